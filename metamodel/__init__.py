@@ -1,0 +1,1 @@
+"""Definitions of Anju apps: models, loading, checks, canonical form, diff and the versioned store."""

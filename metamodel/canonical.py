@@ -1,0 +1,35 @@
+"""Canonical form: defaults stripped, keys in declaration order, so diffs and hashes mean something."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+
+LEADING_KEYS = ("name", "type")
+
+
+def canonical(model: BaseModel) -> dict[str, Any]:
+    """The definition as JSON data with every default left out, `name` and `type` first."""
+    return _lead(model.model_dump(mode="json", exclude_defaults=True))
+
+
+def _lead(value: Any) -> Any:
+    if isinstance(value, dict):
+        first = {k: _lead(value[k]) for k in LEADING_KEYS if k in value}
+        return first | {k: _lead(v) for k, v in value.items() if k not in first}
+    if isinstance(value, list):
+        return [_lead(item) for item in value]
+    return value
+
+
+def canonical_json(content: Any) -> str:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+
+
+def content_hash(content: Any) -> str:
+    """SHA-256 of the canonical JSON text."""
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()

@@ -1,0 +1,133 @@
+"""Semantic checks that a schema cannot express: references resolve, names are free and unique."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from metamodel.definitions import Definitions, Key
+from metamodel.errors import DefinitionError
+from metamodel.fields import (
+    DateField,
+    DecimalField,
+    EnumField,
+    IntegerField,
+    JsonField,
+    StringField,
+    TextField,
+)
+from metamodel.models import RESERVED_NAMES, SYSTEM_COLUMNS, Entity, Form
+
+Report = Callable[[Key, tuple[Any, ...], str], DefinitionError]
+MAX_TABLE_NAME = 60  # PostgreSQL allows 63; leave room for suffixes of kept columns
+
+
+def check_definitions(definitions: Definitions, report: Report) -> list[DefinitionError]:
+    errors: list[DefinitionError] = []
+    for app_name, bundle in definitions.apps.items():
+        if app_name in RESERVED_NAMES:
+            errors.append(report((app_name, "app", app_name), ("name",), f"{app_name!r} is reserved"))
+        for entity in bundle.entities.values():
+            errors.extend(_check_entity(definitions, app_name, entity, report))
+        for form in bundle.forms.values():
+            errors.extend(_check_form(definitions, app_name, form, report))
+    return errors
+
+
+def _check_entity(
+    definitions: Definitions, app_name: str, entity: Entity, report: Report
+) -> list[DefinitionError]:
+    key = (app_name, "entity", entity.name)
+    errors: list[DefinitionError] = []
+
+    def error(path: tuple[Any, ...], message: str) -> None:
+        errors.append(report(key, path, message))
+
+    if entity.name in RESERVED_NAMES:
+        error(("name",), f"{entity.name!r} is reserved")
+    if len(app_name) + 2 + len(entity.name) > MAX_TABLE_NAME:
+        error(("name",), f"app and entity names together must be at most {MAX_TABLE_NAME - 2} characters")
+    for name, spec in entity.fields.items():
+        path = ("fields", name)
+        if name in SYSTEM_COLUMNS:
+            error(path, f"{name!r} is a system column; choose another field name")
+        for message in _field_problems(spec):
+            error(path + (message[0],), message[1])
+        if getattr(spec, "entity", None) and spec.type == "reference":
+            if definitions.resolve(app_name, spec.entity) is None:
+                error(path + ("entity",), f"reference to unknown entity {spec.entity!r}")
+        if (spec.unique or spec.index) and isinstance(spec, JsonField):
+            error(path + ("unique" if spec.unique else "index",), "json fields cannot be indexed")
+    known = set(entity.fields) | set(SYSTEM_COLUMNS)
+    if entity.title_field and entity.title_field not in entity.fields:
+        error(("title_field",), f"unknown field {entity.title_field!r}")
+    for i, name in enumerate(entity.search_fields):
+        spec = entity.fields.get(name)
+        if spec is None:
+            error(("search_fields", i), f"unknown field {name!r}")
+        elif not isinstance(spec, StringField | TextField):
+            error(("search_fields", i), f"{name!r} is a {spec.type} field; text search needs string or text")
+    for i, term in enumerate(entity.default_sort):
+        if term.lstrip("-") not in known:
+            error(("default_sort", i), f"unknown field {term.lstrip('-')!r}")
+    for i, index in enumerate(entity.indexes):
+        for j, name in enumerate(index.fields):
+            if name not in known:
+                error(("indexes", i, "fields", j), f"unknown field {name!r}")
+    return errors
+
+
+def _field_problems(spec: Any) -> list[tuple[str, str]]:
+    """Problems inside one field definition, as (key, message)."""
+    problems: list[tuple[str, str]] = []
+    low, high = getattr(spec, "min", None), getattr(spec, "max", None)
+    if low is not None and high is not None and low > high:
+        problems.append(("min", f"min {low} is greater than max {high}"))
+    if isinstance(spec, StringField):
+        if spec.pattern is not None:
+            try:
+                re.compile(spec.pattern)
+            except re.error as exc:
+                problems.append(("pattern", f"not a valid regular expression: {exc}"))
+        if spec.min_length is not None and spec.min_length > spec.max_length:
+            problems.append(("min_length", "min_length is greater than max_length"))
+    if isinstance(spec, EnumField):
+        seen: set[str] = set()
+        for i, option in enumerate(spec.options):
+            if option.value in seen:
+                problems.append((f"options[{i}].value", f"duplicate option {option.value!r}"))
+            seen.add(option.value)
+        if spec.default is not None and spec.default not in seen:
+            problems.append(("default", f"default {spec.default!r} is not one of the options"))
+    if isinstance(spec, IntegerField | DecimalField | DateField) and spec.default is not None:
+        if (low is not None and spec.default < low) or (high is not None and spec.default > high):
+            problems.append(("default", "default lies outside min and max"))
+    if isinstance(spec, DecimalField):
+        for key in ("min", "max", "default"):
+            value: Decimal | None = getattr(spec, key)
+            if value is not None and -value.as_tuple().exponent > spec.scale:  # type: ignore[operator]
+                problems.append((key, f"{value} has more than {spec.scale} decimal places"))
+    return problems
+
+
+def _check_form(
+    definitions: Definitions, app_name: str, form: Form, report: Report
+) -> list[DefinitionError]:
+    key = (app_name, "form", form.name)
+    resolved = definitions.resolve(app_name, form.entity)
+    if resolved is None:
+        return [report(key, ("entity",), f"unknown entity {form.entity!r}")]
+    entity = resolved[1]
+    errors: list[DefinitionError] = []
+    placed: set[str] = set()
+    for i, section in enumerate(form.sections):
+        for j, name in enumerate(section.fields):
+            path = ("sections", i, "fields", j)
+            if name not in entity.fields:
+                errors.append(report(key, path, f"entity {entity.name!r} has no field {name!r}"))
+            elif name in placed:
+                errors.append(report(key, path, f"field {name!r} is placed twice"))
+            placed.add(name)
+    return errors

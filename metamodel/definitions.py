@@ -1,0 +1,50 @@
+"""A checked set of definitions: every app with its entities, forms and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from metamodel.fields import ReferenceField
+from metamodel.models import App, Entity, Form, Roles
+
+Key = tuple[str, str, str]  # (app, kind, name)
+
+
+@dataclass
+class AppDefinitions:
+    app: App
+    entities: dict[str, Entity] = field(default_factory=dict)
+    forms: dict[str, Form] = field(default_factory=dict)
+    roles: Roles = field(default_factory=Roles)
+
+
+@dataclass
+class Definitions:
+    """Parsed, checked definitions plus their canonical JSON, keyed by (app, kind, name)."""
+
+    apps: dict[str, AppDefinitions]
+    contents: dict[Key, dict[str, Any]]
+
+    def entities(self) -> Iterator[tuple[str, Entity]]:
+        for app_name, app in self.apps.items():
+            for entity in app.entities.values():
+                yield app_name, entity
+
+    def resolve(self, app_name: str, target: str) -> tuple[str, Entity] | None:
+        """The entity a reference names: `building` in the same app, or `app.entity`."""
+        target_app, _, target_entity = target.rpartition(".")
+        target_app = target_app or app_name
+        app = self.apps.get(target_app)
+        entity = app.entities.get(target_entity) if app else None
+        return (target_app, entity) if entity else None
+
+    def referrers(self, app_name: str, entity_name: str) -> Iterator[tuple[str, Entity, str, ReferenceField]]:
+        """Every reference field in any entity that points at `app_name.entity_name`."""
+        for source_app, entity in self.entities():
+            for field_name, spec in entity.fields.items():
+                if isinstance(spec, ReferenceField):
+                    resolved = self.resolve(source_app, spec.entity)
+                    if resolved and resolved[0] == app_name and resolved[1].name == entity_name:
+                        yield source_app, entity, field_name, spec

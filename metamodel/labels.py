@@ -1,0 +1,26 @@
+"""Labels per language: `{"zh": "租金", "en": "Rent"}`; a plain string is taken as Chinese."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator
+
+LANGUAGES = ("zh", "en")
+
+
+def _from_string(value: object) -> object:
+    return {"zh": value} if isinstance(value, str) else value
+
+
+Labels = Annotated[
+    dict[Literal["zh", "en"], str],
+    BeforeValidator(_from_string, json_schema_input_type=str | dict[Literal["zh", "en"], str]),
+]
+
+
+def pick(labels: dict[str, str] | None, language: str, fallback: str = "") -> str:
+    """The label in `language`, else the other language, else `fallback`."""
+    if not labels:
+        return fallback
+    return labels.get(language) or next(iter(labels.values()), fallback)
