@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-
 LEADING_KEYS = ("name", "type")
 
 

@@ -28,7 +28,9 @@ def check_definitions(definitions: Definitions, report: Report) -> list[Definiti
     errors: list[DefinitionError] = []
     for app_name, bundle in definitions.apps.items():
         if app_name in RESERVED_NAMES:
-            errors.append(report((app_name, "app", app_name), ("name",), f"{app_name!r} is reserved"))
+            errors.append(
+                report((app_name, "app", app_name), ("name",), f"{app_name!r} is reserved")
+            )
         for entity in bundle.entities.values():
             errors.extend(_check_entity(definitions, app_name, entity, report))
         for form in bundle.forms.values():
@@ -48,7 +50,10 @@ def _check_entity(
     if entity.name in RESERVED_NAMES:
         error(("name",), f"{entity.name!r} is reserved")
     if len(app_name) + 2 + len(entity.name) > MAX_TABLE_NAME:
-        error(("name",), f"app and entity names together must be at most {MAX_TABLE_NAME - 2} characters")
+        error(
+            ("name",),
+            f"app and entity names together must be at most {MAX_TABLE_NAME - 2} characters",
+        )
     for name, spec in entity.fields.items():
         path = ("fields", name)
         if name in SYSTEM_COLUMNS:
@@ -68,7 +73,10 @@ def _check_entity(
         if spec is None:
             error(("search_fields", i), f"unknown field {name!r}")
         elif not isinstance(spec, StringField | TextField):
-            error(("search_fields", i), f"{name!r} is a {spec.type} field; text search needs string or text")
+            error(
+                ("search_fields", i),
+                f"{name!r} is a {spec.type} field; text search needs string or text",
+            )
     for i, term in enumerate(entity.default_sort):
         if term.lstrip("-") not in known:
             error(("default_sort", i), f"unknown field {term.lstrip('-')!r}")

@@ -40,7 +40,9 @@ class Definitions:
         entity = app.entities.get(target_entity) if app else None
         return (target_app, entity) if entity else None
 
-    def referrers(self, app_name: str, entity_name: str) -> Iterator[tuple[str, Entity, str, ReferenceField]]:
+    def referrers(
+        self, app_name: str, entity_name: str
+    ) -> Iterator[tuple[str, Entity, str, ReferenceField]]:
         """Every reference field in any entity that points at `app_name.entity_name`."""
         for source_app, entity in self.entities():
             for field_name, spec in entity.fields.items():

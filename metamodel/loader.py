@@ -98,7 +98,9 @@ def _unknown_file_message() -> str:
 
 def document_from_content(app: str, kind: str, name: str, content: Any, lines=None) -> Document:
     """A stored or submitted definition, named as the file it would be written to."""
-    return Document(app, kind, name, display_file(app, kind, name), SourceText(content, lines or {}))
+    return Document(
+        app, kind, name, display_file(app, kind, name), SourceText(content, lines or {})
+    )
 
 
 def build_definitions(documents: list[Document]) -> Definitions:
@@ -118,7 +120,9 @@ def build_definitions(documents: list[Document]) -> Definitions:
     definitions = _assemble(models, {doc.key: doc for doc in documents}, errors)
     if not errors:
         by_key = {doc.key: doc for doc in documents}
-        errors.extend(check_definitions(definitions, lambda key, path, msg: by_key[key].error(path, msg)))
+        errors.extend(
+            check_definitions(definitions, lambda key, path, msg: by_key[key].error(path, msg))
+        )
     if errors:
         raise DefinitionsInvalid(errors)
     return definitions
@@ -132,12 +136,18 @@ def _validate(doc: Document, errors: list[DefinitionError]) -> BaseModel | None:
     if doc.kind not in ("app", "roles"):
         data = {"name": doc.name, **data}
         if data["name"] != doc.name:
-            errors.append(doc.error(("name",), f"name {data['name']!r} differs from the file name {doc.name!r}"))
+            errors.append(
+                doc.error(
+                    ("name",), f"name {data['name']!r} differs from the file name {doc.name!r}"
+                )
+            )
             return None
     if doc.kind == "app":
         data = {"name": doc.app, **data}
         if data["name"] != doc.app:
-            errors.append(doc.error(("name",), f"name {data['name']!r} differs from the folder {doc.app!r}"))
+            errors.append(
+                doc.error(("name",), f"name {data['name']!r} differs from the folder {doc.app!r}")
+            )
             return None
     schema_errors = [doc.error(path, message) for path, message in _schema_errors(doc.kind, data)]
     if schema_errors:
@@ -170,7 +180,9 @@ def _schema_errors(kind: str, data: Any) -> list[tuple[tuple[Any, ...], str]]:
     return sorted(found, key=lambda found: [str(p) for p in found[0]])
 
 
-def _narrow(error: jsonschema.ValidationError, root: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+def _narrow(
+    error: jsonschema.ValidationError, root: dict[str, Any]
+) -> list[tuple[tuple[Any, ...], str]]:
     """For a field (a `oneOf` by `type`), report the errors of the branch its type selects."""
     path = tuple(error.absolute_path)
     if error.validator not in ("oneOf", "anyOf") or not error.context:
@@ -179,7 +191,12 @@ def _narrow(error: jsonschema.ValidationError, root: dict[str, Any]) -> list[tup
     branches = {_branch_type(branch, root): n for n, branch in enumerate(error.validator_value)}
     if isinstance(instance, dict) and None not in branches:
         if instance.get("type") not in branches:
-            return [(path + ("type",), f"unknown field type {instance.get('type')!r}; expected one of {', '.join(FIELD_TYPES)}")]
+            return [
+                (
+                    path + ("type",),
+                    f"unknown field type {instance.get('type')!r}; expected one of {', '.join(FIELD_TYPES)}",
+                )
+            ]
         chosen = [e for e in error.context if e.schema_path[0] == branches[instance["type"]]]
         return [leaf for e in chosen for leaf in _narrow(e, root)]
     best = jsonschema.exceptions.best_match(error.context)
@@ -203,7 +220,9 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
-def _assemble(models: dict[Key, BaseModel], docs: dict[Key, Document], errors: list[DefinitionError]) -> Definitions:
+def _assemble(
+    models: dict[Key, BaseModel], docs: dict[Key, Document], errors: list[DefinitionError]
+) -> Definitions:
     apps: dict[str, AppDefinitions] = {}
     for (app_name, kind, _), model in models.items():
         if kind == "app":

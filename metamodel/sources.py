@@ -62,13 +62,20 @@ def _construct(
             key = _scalar(key_node)
             if key in out:
                 errors.append(
-                    DefinitionError(file, join_path(path + (key,)), "duplicate key", key_node.start_mark.line + 1)
+                    DefinitionError(
+                        file,
+                        join_path(path + (key,)),
+                        "duplicate key",
+                        key_node.start_mark.line + 1,
+                    )
                 )
             out[key] = _construct(value_node, path + (key,), lines, errors, file)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, path + (i,), lines, errors, file) for i, item in enumerate(node.value)]
+        return [
+            _construct(item, path + (i,), lines, errors, file) for i, item in enumerate(node.value)
+        ]
     return _scalar(node)
 
 

@@ -1,0 +1,1 @@
+"""The runtime: settings, database, catalog, records, publishing and schema migration."""

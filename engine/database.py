@@ -1,0 +1,61 @@
+"""Database engines: SQLite tuned for the embedded default, PostgreSQL for production."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from engine.settings import Settings
+
+
+def create_database_engine(settings: Settings) -> Engine:
+    url = sa.make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, settings.sql_echo)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return sa.create_engine(
+        url, echo=settings.sql_echo, pool_size=20, max_overflow=20, pool_pre_ping=True
+    )
+
+
+def _sqlite_engine(url: sa.URL, echo: bool) -> Engine:
+    if url.database and url.database != ":memory:":
+        from pathlib import Path
+
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url, echo=echo, pool_size=20, max_overflow=20, connect_args={"check_same_thread": False}
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions, so DDL is transactional too.
+        dbapi_connection.isolation_level = None
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=10000",
+            "cache_size=-65536",
+            "mmap_size=268435456",
+        ):
+            dbapi_connection.execute(f"PRAGMA {pragma}")
+        dbapi_connection.create_function("regexp", 2, _regexp, deterministic=True)
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _regexp(pattern: str, value: Any) -> bool:
+    return value is not None and re.search(pattern, str(value)) is not None
+
+
+def is_sqlite(bind: Engine | sa.Connection) -> bool:
+    return bind.dialect.name == "sqlite"

@@ -1,0 +1,253 @@
+"""What publishing a change would do to the data already stored, found before publishing.
+
+Severities: `info` (nothing to do), `warning` (existing rows break a new rule; they stay,
+and must be fixed on their next edit), `data_loss` (values that cannot be carried over;
+publishing refuses unless forced) and `blocker` (the change cannot be applied at all).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from dataclasses import field as default
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.catalog import Catalog, CompiledEntity
+from engine.tables import storage_signature
+from engine.values import ConversionError, convert
+from metamodel.fields import EnumField, FieldDefinition, StringField
+
+SAMPLE = 20
+
+
+@dataclass
+class Finding:
+    severity: str
+    entity: str
+    message: str
+    field: str | None = None
+    rows: int | None = None
+    sample: list[dict[str, Any]] = default(default_factory=list)
+
+
+@dataclass
+class DryRunReport:
+    findings: list[Finding] = default(default_factory=list)
+
+    def of(self, severity: str) -> list[Finding]:
+        return [f for f in self.findings if f.severity == severity]
+
+    @property
+    def loses_data(self) -> bool:
+        return bool(self.of("data_loss"))
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.of("blocker"))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "blocked": self.blocked,
+            "loses_data": self.loses_data,
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+def dry_run(conn: Connection, old: Catalog | None, new: Catalog) -> DryRunReport:
+    report = DryRunReport()
+    tables = set(sa.inspect(conn).get_table_names())
+    old_entities = old.entities if old else {}
+    for key, entity in new.entities.items():
+        before = old_entities.get(key)
+        if before is None or entity.table.name not in tables:
+            report.findings.append(
+                Finding("info", entity.path, f"table {entity.table.name} will be created")
+            )
+            continue
+        _check_entity(conn, before, entity, report)
+    for key, entity in old_entities.items():
+        if key not in new.entities and entity.table.name in tables:
+            rows = _count(conn, entity.table)
+            message = f"entity removed: table {entity.table.name} is kept with its rows but no longer served"
+            report.findings.append(Finding("warning", entity.path, message, rows=rows))
+    return report
+
+
+def _check_entity(
+    conn: Connection, before: CompiledEntity, after: CompiledEntity, report: DryRunReport
+) -> None:
+    table = before.table
+    total = _count(conn, table)
+    add = report.findings.append
+    for name, spec in after.fields.items():
+        old_spec = before.fields.get(name)
+        if old_spec is None:
+            default = getattr(spec, "default", None)
+            if total and default is not None:
+                add(
+                    Finding(
+                        "info",
+                        after.path,
+                        f"new field; {total} existing rows get the default",
+                        name,
+                        total,
+                    )
+                )
+            elif total and spec.required:
+                message = "new required field has no default; existing rows stay empty until edited"
+                add(Finding("warning", after.path, message, name, total))
+            continue
+        if old_spec == spec or not total:
+            continue
+        if storage_signature(old_spec) != storage_signature(spec):
+            _check_conversion(conn, before, after, name, spec, report)
+        else:
+            _check_constraints(conn, table, after.path, name, old_spec, spec, report)
+    for name in before.fields.keys() - after.fields.keys():
+        rows = conn.execute(sa.select(sa.func.count()).where(table.c[name].is_not(None))).scalar()
+        message = "field removed; its column is kept (renamed) with the values, no longer served"
+        add(Finding("info", after.path, message, name, rows))
+    _check_new_unique_indexes(conn, before, after, report)
+
+
+def _check_conversion(
+    conn: Connection, before: CompiledEntity, after: CompiledEntity, name: str,
+    spec: FieldDefinition, report: DryRunReport,
+) -> None:  # fmt: skip
+    column = before.table.c[name]
+    failed: list[dict[str, Any]] = []
+    rows = conn.execute(
+        sa.select(before.table.c.id, column).where(column.is_not(None)).order_by(before.table.c.id)
+    )
+    values: list[tuple[Any, Any]] = []
+    for row_id, raw in rows:
+        try:
+            values.append((row_id, convert(spec, raw)))
+        except ConversionError as exc:
+            failed.append({"id": row_id, "value": _plain(raw), "reason": str(exc)})
+    if name in after.references:
+        target = after.references[name].table
+        known = set(conn.execute(sa.select(target.c.id)).scalars())
+        failed += [
+            {"id": i, "value": v, "reason": "no such record"} for i, v in values if v not in known
+        ]
+    old_type, new_type = before.fields[name].type, spec.type
+    if failed:
+        message = f"{len(failed)} values cannot be converted from {old_type} to {new_type} and would be lost"
+        report.findings.append(
+            Finding("data_loss", after.path, message, name, len(failed), failed[:SAMPLE])
+        )
+    else:
+        message = f"{len(values)} values convert from {old_type} to {new_type}"
+        report.findings.append(Finding("info", after.path, message, name, len(values)))
+
+
+def _check_constraints(
+    conn: Connection, table: sa.Table, path: str, name: str,
+    old: FieldDefinition, new: FieldDefinition, report: DryRunReport,
+) -> None:  # fmt: skip
+    column = table.c[name]
+    checks: list[tuple[str, sa.ColumnElement[bool]]] = []
+    if new.required and not old.required:
+        checks.append(("have no value for a field that is now required", column.is_(None)))
+    low, high = getattr(new, "min", None), getattr(new, "max", None)
+    if low is not None and low != getattr(old, "min", None):
+        checks.append((f"are below the new minimum {low}", column < low))
+    if high is not None and high != getattr(old, "max", None):
+        checks.append((f"are above the new maximum {high}", column > high))
+    if (
+        isinstance(new, StringField)
+        and isinstance(old, StringField)
+        and new.max_length < old.max_length
+    ):
+        checks.append(
+            (
+                f"are longer than the new max_length {new.max_length}",
+                sa.func.length(column) > new.max_length,
+            )
+        )
+    if isinstance(new, EnumField):
+        allowed = [o.value for o in new.options]
+        checks.append(
+            (
+                f"hold an option that was removed (allowed: {', '.join(allowed)})",
+                column.not_in(allowed),
+            )
+        )
+    for problem, condition in checks:
+        _report_rows(conn, table, path, name, condition, f"rows {problem}", report)
+    if (
+        isinstance(new, StringField)
+        and new.pattern
+        and new.pattern != getattr(old, "pattern", None)
+    ):
+        pattern = re.compile(new.pattern)
+        query = sa.select(table.c.id, column).where(column.is_not(None))
+        bad = [
+            {"id": i, "value": v} for i, v in conn.execute(query) if not pattern.fullmatch(str(v))
+        ]
+        if bad:
+            message = f"rows do not match the new pattern {new.pattern}"
+            report.findings.append(Finding("warning", path, message, name, len(bad), bad[:SAMPLE]))
+    if new.unique and not old.unique:
+        _check_duplicates(conn, table, path, [name], report)
+
+
+def _check_new_unique_indexes(
+    conn: Connection, before: CompiledEntity, after: CompiledEntity, report: DryRunReport
+) -> None:
+    old = {tuple(i.fields) for i in before.definition.indexes if i.unique}
+    for index in after.definition.indexes:
+        if index.unique and tuple(index.fields) not in old:
+            if all(f in before.table.c for f in index.fields):
+                _check_duplicates(conn, before.table, after.path, index.fields, report)
+
+
+def _check_duplicates(
+    conn: Connection, table: sa.Table, path: str, fields: list[str], report: DryRunReport
+) -> None:
+    columns = [table.c[f] for f in fields]
+    query = (
+        sa.select(*columns, sa.func.count().label("n"))
+        .where(*(c.is_not(None) for c in columns))
+        .group_by(*columns)
+        .having(sa.func.count() > 1)
+    )
+    groups = conn.execute(query).all()
+    if groups:
+        sample = [
+            {**{f: _plain(v) for f, v in zip(fields, g[:-1], strict=True)}, "rows": g[-1]}
+            for g in groups[:SAMPLE]
+        ]
+        message = f"cannot be made unique: {len(groups)} values occur more than once"
+        report.findings.append(
+            Finding("blocker", path, message, ",".join(fields), sum(g[-1] for g in groups), sample)
+        )
+
+
+def _report_rows(
+    conn: Connection, table: sa.Table, path: str, name: str, condition: sa.ColumnElement[bool],
+    message: str, report: DryRunReport,
+) -> None:  # fmt: skip
+    count = (
+        conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar() or 0
+    )
+    if count:
+        sample = conn.execute(
+            sa.select(table.c.id, table.c[name]).where(condition).limit(SAMPLE)
+        ).all()
+        rows = [{"id": i, "value": _plain(v)} for i, v in sample]
+        report.findings.append(Finding("warning", path, f"{count} {message}", name, count, rows))
+
+
+def _count(conn: Connection, table: sa.Table) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0
+
+
+def _plain(value: Any) -> Any:
+    from engine.values import to_json
+
+    return to_json(value)

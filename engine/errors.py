@@ -1,0 +1,44 @@
+"""Errors users can act on, each with an HTTP status and the JSON shape of the public contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AnjuError(Exception):
+    """Base of every error that reaches a client as `{"error": {code, message, details}}`."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def as_json(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class ValidationFailed(AnjuError):
+    status, code = 422, "validation_error"
+
+
+class NotFound(AnjuError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AnjuError):
+    status, code = 409, "conflict"
+
+
+class PreconditionFailed(AnjuError):
+    status, code = 412, "precondition_failed"
+
+
+class BadRequest(AnjuError):
+    status, code = 400, "bad_request"
+
+
+def field_error(path: str, message: str) -> dict[str, Any]:
+    return {"path": path, "message": message}

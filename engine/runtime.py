@@ -1,0 +1,89 @@
+"""The runtime of one app instance: settings, database and the current catalog.
+
+Nothing here is process-global: tests build several runtimes side by side. Every worker
+reads the published version from the database, so a publish in one worker reaches all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from engine.catalog import Catalog, compile_catalog
+from engine.database import create_database_engine
+from engine.publishing import PublishResult, definitions_from_contents, invalid_definitions, publish
+from engine.settings import Settings
+from engine.system_schema import upgrade_system_schema
+from metamodel import store
+from metamodel.errors import DefinitionsInvalid
+from metamodel.loader import build_definitions, read_folder
+
+IMPORT_MESSAGE = "Imported apps_config"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: sa.Engine
+    _catalog: Catalog | None = None
+    _checked_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        return cls(settings, create_database_engine(settings))
+
+    def start(self) -> None:
+        """Upgrade system tables, and import `apps_config/` as version 1 on a new database."""
+        upgrade_system_schema(self.engine)
+        if self.catalog() is None:
+            self.publish_folder(author="system", message=IMPORT_MESSAGE)
+
+    def catalog(self) -> Catalog | None:
+        """The catalog of the newest published version, rebuilt when another worker publishes."""
+        now = time.monotonic()
+        current = self._catalog
+        if current is not None and now - self._checked_at < self.settings.catalog_check_seconds:
+            return current
+        with self.engine.connect() as conn:
+            latest = store.latest_version(conn)
+        self._checked_at = now
+        if latest is None or (current is not None and current.version == latest):
+            return current
+        with self._lock:
+            if self._catalog is None or self._catalog.version != latest:
+                self._catalog = self.load_catalog(latest)
+            return self._catalog
+
+    def require_catalog(self) -> Catalog:
+        catalog = self.catalog()
+        if catalog is None:
+            raise RuntimeError("no definitions are published; run `run.py migrate` first")
+        return catalog
+
+    def load_catalog(self, version: int) -> Catalog:
+        with self.engine.connect() as conn:
+            contents = store.read_contents(conn, version)
+        return compile_catalog(version, definitions_from_contents(contents))
+
+    def publish_contents(self, contents, author: str, message: str, force: bool = False, clear_draft: bool = False) -> PublishResult:  # type: ignore[no-untyped-def]
+        result = publish(self.engine, self.catalog(), contents, author, message, force, clear_draft)
+        with self._lock:
+            self._catalog = result.plan.catalog
+        return result
+
+    def folder_contents(self):  # type: ignore[no-untyped-def]
+        """The definitions in `apps_config/`, checked; errors name file, line and path."""
+        try:
+            return build_definitions(read_folder(self.settings.apps_config)).contents
+        except DefinitionsInvalid as exc:
+            raise invalid_definitions(exc) from exc
+
+    def publish_folder(self, author: str, message: str, force: bool = False) -> PublishResult:
+        return self.publish_contents(self.folder_contents(), author, message, force)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

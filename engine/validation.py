@@ -1,0 +1,109 @@
+"""Per-entity pydantic models, compiled once per definition version, that check record input."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
+
+from engine.errors import ValidationFailed, field_error
+from metamodel.fields import (
+    DateField,
+    DecimalField,
+    EnumField,
+    FieldDefinition,
+    IntegerField,
+    StringField,
+    TextField,
+)
+from metamodel.labels import pick
+from metamodel.models import SYSTEM_COLUMNS, Entity
+
+FILE_ID = r"^[0-9a-f]{32}$"
+
+
+class RecordInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re", frozen=True)
+
+
+def field_annotation(spec: FieldDefinition) -> Any:
+    """The Python type, with its constraints, that a field's input must satisfy."""
+    meta = {"title": pick(spec.label, "en"), "description": pick(spec.help, "en") or None}
+    match spec:
+        case StringField():
+            constraints = StringConstraints(
+                max_length=spec.max_length, min_length=spec.min_length, pattern=spec.pattern
+            )
+            return Annotated[str, constraints, Field(**meta)]
+        case TextField():
+            return Annotated[str, StringConstraints(max_length=spec.max_length), Field(**meta)]
+        case IntegerField():
+            return Annotated[int, Field(ge=spec.min, le=spec.max, strict=True, **meta)]
+        case DecimalField():
+            bounds = {"ge": spec.min, "le": spec.max}
+            digits = {"max_digits": spec.precision, "decimal_places": spec.scale}
+            return Annotated[Decimal, Field(**bounds, **digits, allow_inf_nan=False, **meta)]
+        case DateField():
+            return Annotated[date, Field(ge=spec.min, le=spec.max, **meta)]
+        case EnumField():
+            return Annotated[Literal[tuple(o.value for o in spec.options)], Field(**meta)]
+    simple: dict[str, Any] = {
+        "boolean": Annotated[bool, Field(strict=True, **meta)],
+        "datetime": Annotated[datetime, Field(**meta)],
+        "reference": Annotated[int, Field(ge=1, strict=True, **meta)],
+        "json": Annotated[Any, Field(**meta)],
+        "file": Annotated[str, Field(pattern=FILE_ID, **meta)],
+    }
+    return simple[spec.type]
+
+
+def build_input_models(app: str, entity: Entity) -> tuple[type[RecordInput], type[RecordInput]]:
+    """(create model, patch model): the patch model makes every field optional."""
+    create_fields: dict[str, Any] = {}
+    patch_fields: dict[str, Any] = {}
+    for name, spec in entity.fields.items():
+        annotation = field_annotation(spec)
+        default = getattr(spec, "default", None)
+        if spec.required and default is None:
+            create_fields[name] = (annotation, ...)
+        else:
+            create_fields[name] = (annotation | None, default)
+        patch_fields[name] = (annotation | None, None)
+    model_name = "".join(part.title() for part in f"{app}_{entity.name}".split("_"))
+    create = create_model(f"{model_name}Create", __base__=RecordInput, **create_fields)
+    patch = create_model(f"{model_name}Patch", __base__=RecordInput, **patch_fields)
+    return create, patch
+
+
+def validate_input(
+    model: type[RecordInput], body: bytes | dict[str, Any]
+) -> tuple[dict[str, Any], set[str]]:
+    """Validated values and the names the client sent; a 422 lists every problem."""
+    try:
+        parsed = (
+            model.model_validate_json(body)
+            if isinstance(body, bytes)
+            else model.model_validate(body)
+        )
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "the record is not valid", [_detail(e) for e in exc.errors()]
+        ) from None
+    return parsed.model_dump(), set(parsed.model_fields_set)
+
+
+def _detail(error: Any) -> dict[str, Any]:
+    path = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        top = str(error["loc"][0]) if error["loc"] else path
+        message = "is set by the system" if top in SYSTEM_COLUMNS else "unknown field"
+        return field_error(path, message)
+    if error["type"] == "missing":
+        return field_error(path, "is required")
+    if error["type"] == "json_invalid":
+        return field_error("", f"malformed JSON: {error['msg']}")
+    if error["type"] == "model_type":
+        return field_error(path, "expected a JSON object")
+    return field_error(path, error["msg"])
