@@ -1,0 +1,1 @@
+"""Anju plugins: hook specifications and the built-in plugins that use them."""

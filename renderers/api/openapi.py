@@ -1,0 +1,191 @@
+"""OpenAPI 3.1 of the whole API, generated from the catalog of the current version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.catalog import Catalog, CompiledEntity
+from engine.validation import field_annotation
+from metamodel.labels import pick
+from pydantic import TypeAdapter
+
+REF = "#/components/schemas/{model}"
+SYSTEM_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "created_at": {"type": "string", "format": "date-time"},
+    "created_by": {"type": ["string", "null"]},
+    "updated_at": {"type": "string", "format": "date-time"},
+    "updated_by": {"type": ["string", "null"]},
+    "row_version": {"type": "integer"},
+    "org_id": {"type": ["integer", "null"]},
+    "def_version": {"type": "integer"},
+}
+OPERATORS = ("ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "isnull")
+
+
+def openapi_document(catalog: Catalog) -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Error": _error_schema()}
+    paths: dict[str, Any] = {**_system_paths()}
+    for entity in catalog.entities.values():
+        base = _schema_name(entity)
+        schemas[f"{base}Create"] = _input_schema(entity.create_model, schemas)
+        schemas[f"{base}Patch"] = _input_schema(entity.patch_model, schemas)
+        schemas[base] = _record_schema(entity)
+        schemas[f"{base}Page"] = {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{base}"}},
+                "next_cursor": {"type": ["string", "null"]},
+                "count": {"type": ["integer", "null"]},
+            },
+            "required": ["items", "next_cursor", "count"],
+        }
+        paths.update(_entity_paths(entity, base))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Anju",
+            "version": str(catalog.version),
+            "description": "Housing administration API, generated from definitions version "
+            f"{catalog.version}.",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+def _schema_name(entity: CompiledEntity) -> str:
+    return "".join(part.title() for part in f"{entity.app}_{entity.name}".split("_"))
+
+
+def _input_schema(model: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=REF)
+    schemas.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _record_schema(entity: CompiledEntity) -> dict[str, Any]:
+    properties = dict(SYSTEM_PROPERTIES)
+    for name, spec in entity.fields.items():
+        field_schema = TypeAdapter(field_annotation(spec)).json_schema(mode="serialization")
+        field_schema.pop("$defs", None)
+        properties[name] = {"anyOf": [field_schema, {"type": "null"}]}
+    return {
+        "type": "object",
+        "title": pick(entity.definition.label, "en", entity.name),
+        "properties": properties,
+        "required": list(SYSTEM_PROPERTIES),
+    }
+
+
+def _error_schema() -> dict[str, Any]:
+    detail = {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}
+    return {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "array", "items": detail},
+                },
+                "required": ["code", "message", "details"],
+            }
+        },
+        "required": ["error"],
+    }
+
+
+def _json(ref: str | None = None, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = {"$ref": f"#/components/schemas/{ref}"} if ref else (schema or {"type": "object"})
+    return {"content": {"application/json": {"schema": body}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): {"description": "error", **_json("Error")} for code in codes}
+
+
+def _entity_paths(entity: CompiledEntity, base: str) -> dict[str, Any]:
+    label = pick(entity.definition.label, "en", entity.name)
+    tag = [entity.app]
+    filters = [
+        {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "text search"},
+        {"name": "sort", "in": "query", "schema": {"type": "string"}, "description": "e.g. -rent,code"},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+    ]
+    for name in entity.fields:
+        filters.append({"name": name, "in": "query", "schema": {"type": "string"}, "required": False})
+    id_param = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    if_match = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
+    collection = f"/api/{entity.app}/{entity.name}"
+    return {
+        collection: {
+            "get": {
+                "tags": tag, "summary": f"List {label}", "operationId": f"list{base}",
+                "description": f"Filters: `field=v` or `field__op=v` with op in {', '.join(OPERATORS)}.",
+                "parameters": filters,
+                "responses": {"200": {"description": "a page", **_json(f"{base}Page")}, **_errors(400, 422)},
+            },
+            "post": {
+                "tags": tag, "summary": f"Create {label}", "operationId": f"create{base}",
+                "requestBody": {"required": True, **_json(f"{base}Create")},
+                "responses": {"201": {"description": "created", **_json(base)}, **_errors(400, 409, 422)},
+            },
+        },
+        f"{collection}/{{id}}": {
+            "get": {
+                "tags": tag, "summary": f"Get {label}", "operationId": f"get{base}", "parameters": id_param,
+                "responses": {"200": {"description": "the record", **_json(base)}, **_errors(404)},
+            },
+            "patch": {
+                "tags": tag, "summary": f"Update {label}", "operationId": f"update{base}",
+                "parameters": [*id_param, if_match],
+                "requestBody": {"required": True, **_json(f"{base}Patch")},
+                "responses": {"200": {"description": "updated", **_json(base)}, **_errors(404, 409, 412, 422)},
+            },
+            "delete": {
+                "tags": tag, "summary": f"Delete {label}", "operationId": f"delete{base}",
+                "parameters": [*id_param, if_match],
+                "responses": {"204": {"description": "deleted"}, **_errors(404, 409, 412)},
+            },
+        },
+    }  # fmt: skip
+
+
+def _system_paths() -> dict[str, Any]:
+    def op(summary: str, method_id: str, **extra: Any) -> dict[str, Any]:
+        return {"tags": ["meta"], "summary": summary, "operationId": method_id,
+                "responses": {"200": {"description": "ok", **_json()}, **_errors(400, 404, 409, 422)}, **extra}  # fmt: skip
+
+    definition_params = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in ("app", "kind", "name")
+    ]
+    body = {"required": True, **_json()}
+    return {
+        "/-/health": {"get": op("Health and the published definitions version", "health")},
+        "/api/meta/apps": {"get": op("Apps and their entities", "listApps")},
+        "/api/meta/versions": {"get": op("Published versions", "listVersions")},
+        "/api/meta/versions/{version}": {
+            "get": op("Every definition of one version", "getVersion",
+                      parameters=[{"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}}])
+        },
+        "/api/meta/definitions/{app}/{kind}/{name}": {
+            "get": op("One definition (published, ?draft=1 or ?version=N)", "getDefinition", parameters=definition_params),
+            "put": op("Store a definition in the draft (JSON or YAML)", "putDefinition", parameters=definition_params,
+                      requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}},
+                                                                  "application/yaml": {"schema": {"type": "string"}}}}),
+            "delete": op("Remove a definition in the draft", "deleteDefinition", parameters=definition_params),
+        },
+        "/api/meta/draft": {"get": op("Pending draft changes", "getDraft"),
+                            "delete": op("Discard the draft", "discardDraft")},
+        "/api/meta/diff": {"get": op("Semantic diff (?from=N&to=M|draft)", "diff")},
+        "/api/meta/dry-run": {"post": op("What publishing the draft would do to stored data", "dryRun")},
+        "/api/meta/publish": {"post": op("Publish the draft: {message, force}", "publish", requestBody=body)},
+        "/api/meta/rollback": {"post": op("Publish an old version's content: {version, message}", "rollback",
+                                          requestBody=body)},
+        "/api/files": {"post": op("Upload a file (multipart field `file`)", "uploadFile")},
+        "/api/files/{file_id}": {"get": op("Download a file", "downloadFile", parameters=[
+            {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+    }  # fmt: skip

@@ -1,0 +1,79 @@
+"""The application factory and the route table, built in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from engine.errors import AnjuError
+from engine.runtime import Runtime
+from engine.settings import Settings
+from renderers.api import files, meta, records
+from renderers.api.openapi import openapi_document
+from renderers.api.responses import JSON, anju_error, http_error, unexpected_error
+
+
+async def health(request: Request) -> Response:
+    catalog = request.app.state.runtime.catalog()
+    return JSON({"status": "ok", "definitions_version": catalog.version if catalog else None})
+
+
+async def openapi(request: Request) -> Response:
+    return JSON(openapi_document(request.app.state.runtime.require_catalog()))
+
+
+def routes() -> list[BaseRoute]:
+    """Every URL of the platform. Entity URLs resolve against the catalog of each request,
+    so a published entity is served at once, without rebuilding this table."""
+    return [
+        Route("/-/health", health),
+        Route("/openapi.json", openapi),
+        Route("/api/meta/apps", meta.list_apps),
+        Route("/api/meta/versions", meta.list_versions),
+        Route("/api/meta/versions/{version}", meta.get_version),
+        Route("/api/meta/definitions/{app}/{kind}/{name}", meta.get_definition, methods=["GET"]),
+        Route("/api/meta/definitions/{app}/{kind}/{name}", meta.put_definition, methods=["PUT"]),
+        Route("/api/meta/definitions/{app}/{kind}/{name}", meta.delete_definition, methods=["DELETE"]),
+        Route("/api/meta/draft", meta.get_draft, methods=["GET"]),
+        Route("/api/meta/draft", meta.discard_draft, methods=["DELETE"]),
+        Route("/api/meta/diff", meta.diff),
+        Route("/api/meta/dry-run", meta.dry_run, methods=["POST"]),
+        Route("/api/meta/publish", meta.publish, methods=["POST"]),
+        Route("/api/meta/rollback", meta.rollback, methods=["POST"]),
+        Route("/api/files", files.upload_file, methods=["POST"]),
+        Route("/api/files/{file_id}", files.download_file, methods=["GET"]),
+        Route("/api/{app}/{entity}", records.list_records, methods=["GET"]),
+        Route("/api/{app}/{entity}", records.create_record, methods=["POST"]),
+        Route("/api/{app}/{entity}/{id}", records.get_record, methods=["GET"]),
+        Route("/api/{app}/{entity}/{id}", records.update_record, methods=["PATCH"]),
+        Route("/api/{app}/{entity}/{id}", records.delete_record, methods=["DELETE"]),
+    ]
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
+    """Build one isolated platform instance: its own database engine and catalog."""
+    runtime = runtime or Runtime.create(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        runtime.start()
+        yield
+        runtime.dispose()
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            AnjuError: anju_error,
+            HTTPException: http_error,
+            Exception: unexpected_error,
+        },
+    )
+    app.state.runtime = runtime
+    return app
