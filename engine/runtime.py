@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from engine.catalog import Catalog, compile_catalog
 from engine.database import create_database_engine
+from engine.errors import Conflict
 from engine.publishing import PublishResult, definitions_from_contents, invalid_definitions, publish
 from engine.settings import Settings
 from engine.system_schema import upgrade_system_schema
@@ -40,7 +41,11 @@ class Runtime:
         """Upgrade system tables, and import `apps_config/` as version 1 on a new database."""
         upgrade_system_schema(self.engine)
         if self.catalog() is None:
-            self.publish_folder(author="system", message=IMPORT_MESSAGE)
+            try:
+                self.publish_folder(author="system", message=IMPORT_MESSAGE)
+            except Conflict:
+                if self.catalog() is None:  # not another worker's import: a real conflict
+                    raise
 
     def catalog(self) -> Catalog | None:
         """The catalog of the newest published version, rebuilt when another worker publishes."""

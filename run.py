@@ -1,0 +1,176 @@
+"""Anju's one command-line entry point: `python run.py [serve|check|publish|export|migrate|demo-data]`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from engine.errors import AnjuError
+from engine.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="run.py", description="Anju housing administration platform")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="run the web server (the default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    commands.add_parser("check", help="check apps_config and show how it differs from what is published")
+    publish = commands.add_parser("publish", help="publish apps_config as a new definitions version")
+    publish.add_argument("-m", "--message", required=True)
+    publish.add_argument("--author", default=None)
+    publish.add_argument("--force", action="store_true", help="accept the data loss the dry run reports")
+    export = commands.add_parser("export", help="write a published version as canonical YAML")
+    export.add_argument("--to", type=Path, default=None, help="folder (default: apps_config)")
+    export.add_argument("--version", type=int, default=None)
+    commands.add_parser("migrate", help="upgrade system tables and bring entity tables in line")
+    demo = commands.add_parser("demo-data", help="load realistic housing demo data")
+    demo.add_argument("--units", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    handlers = {
+        None: cmd_serve, "serve": cmd_serve, "check": cmd_check, "publish": cmd_publish,
+        "export": cmd_export, "migrate": cmd_migrate, "demo-data": cmd_demo_data,
+    }  # fmt: skip
+    try:
+        return handlers[args.command](settings, args)
+    except AnjuError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for detail in exc.details:
+            print(f"  {_detail(detail)}", file=sys.stderr)
+        return 1
+
+
+def _detail(detail: dict) -> str:
+    if "file" in detail:
+        where = f"{detail['file']}:{detail['line']}" if detail.get("line") else detail["file"]
+        return f"{where}: {detail['path']}: {detail['message']}" if detail["path"] else f"{where}: {detail['message']}"
+    return f"{detail.get('path')}: {detail.get('message')}"
+
+
+def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    from engine.runtime import Runtime
+
+    runtime = Runtime.create(settings)
+    runtime.start()
+    return runtime
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _runtime(settings).dispose()  # migrate and import once, before any worker starts
+    host, port = getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8000)
+    workers, log_level = getattr(args, "workers", 1), getattr(args, "log_level", "info")
+    print(f"Anju on http://{host}:{port}  (data: {settings.resolved_database_url})")
+    uvicorn.run(
+        "renderers.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+    )
+    return 0
+
+
+def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
+    from engine.publishing import plan
+
+    runtime = _runtime(settings)
+    contents = runtime.folder_contents()
+    print(f"{settings.apps_config}: {len(contents)} definitions, all valid")
+    with runtime.engine.connect() as conn:
+        proposal = plan(conn, runtime.catalog(), contents)
+    _print_plan(proposal)
+    return 0
+
+
+def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = _runtime(settings)
+    author = args.author or getpass.getuser()
+    result = runtime.publish_folder(author, args.message, args.force)
+    _print_plan(result.plan)
+    for step in result.log.steps:
+        print(f"  migrated: {step}")
+    print(f"published version {result.version.version} ({result.version.hash[:12]})")
+    return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from metamodel import store
+    from metamodel.loader import display_file
+
+    runtime = _runtime(settings)
+    folder = args.to or settings.apps_config
+    with runtime.engine.connect() as conn:
+        version = args.version or store.latest_version(conn)
+        contents = store.read_contents(conn, version)
+    for (app, kind, name), content in contents.items():
+        path = folder / display_file(app, kind, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = {k: v for k, v in content.items() if k != "name"}
+        path.write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    print(f"exported version {version}: {len(contents)} definitions to {folder}")
+    return 0
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from engine.schema_migration import migrate_schema
+
+    runtime = _runtime(settings)
+    catalog = runtime.require_catalog()
+    with runtime.engine.begin() as conn:
+        log = migrate_schema(conn, catalog, catalog)
+    for step in log.steps:
+        print(f"  {step}")
+    print(f"database is at definitions version {catalog.version}")
+    return 0
+
+
+def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.bulk import insert_rows, next_id, reset_sequence
+    from engine.principal import SYSTEM
+    from plugins.builtin.demo_housing import generate
+
+    runtime = _runtime(settings)
+    catalog = runtime.require_catalog()
+    started = time.perf_counter()
+    with runtime.engine.connect() as conn:
+        start_ids = {key: next_id(conn, entity) for key, entity in catalog.entities.items()}
+    totals: dict[str, int] = {}
+    for app, name, rows in generate(args.units, start_ids, args.seed):
+        entity = catalog.entity(app, name)
+        assert entity is not None, f"demo data names an unknown entity {app}.{name}"
+        with runtime.engine.begin() as conn:
+            totals[entity.path] = totals.get(entity.path, 0) + insert_rows(conn, entity, rows, SYSTEM)
+    with runtime.engine.begin() as conn:
+        for entity in catalog.entities.values():
+            reset_sequence(conn, entity)
+    for path, count in totals.items():
+        print(f"  {path}: {count}")
+    print(f"demo data loaded in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _print_plan(proposal) -> None:  # type: ignore[no-untyped-def]
+    base = proposal.base.version if proposal.base else "nothing"
+    if not proposal.changes:
+        print(f"no changes against published version {base}")
+        return
+    print(f"changes against published version {base}:")
+    for change in proposal.changes:
+        print(f"  {change.change:9} {change.app}/{change.kind}/{change.name}")
+        for item in change.changes:
+            print(f"      {item.change:9} {item.path}")
+    for finding in proposal.report.findings:
+        rows = f" ({finding.rows} rows)" if finding.rows is not None else ""
+        field = f".{finding.field}" if finding.field else ""
+        print(f"  [{finding.severity}] {finding.entity}{field}: {finding.message}{rows}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
