@@ -44,14 +44,14 @@ def main() -> int:
     parser.add_argument("--units", type=int, default=450_000)
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--data-dir", type=Path, default=None, help="reuse a loaded data folder")
+    parser.add_argument("--data-dir", type=Path, default=None, help="data folder; reused if loaded")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="anju-bench-"))
     env = {**os.environ, "ANJU_DATA_DIR": str(data_dir)}
     results: dict[str, object] = {"units": args.units, "connections": args.connections, "duration_s": args.duration}
-    if args.data_dir is None:
+    if not (data_dir / "anju.db").exists():
         started = time.perf_counter()
         subprocess.run([sys.executable, "run.py", "demo-data", "--units", str(args.units)], cwd=ROOT, env=env, check=True)
         results["demo_data_s"] = round(time.perf_counter() - started, 1)
