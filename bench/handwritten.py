@@ -27,7 +27,8 @@ def _json(content: object) -> Response:
             return str(value)
         raise TypeError
 
-    return Response(orjson.dumps(content, default=default), media_type="application/json")
+    body = orjson.dumps(content, default=default, option=orjson.OPT_NON_STR_KEYS)
+    return Response(body, media_type="application/json")
 
 
 async def list_units(request: Request) -> Response:

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     page_size: int = 50
     max_page_size: int = 500
     count_limit: int = 10_000
-    catalog_check_seconds: float = 0.0
+    catalog_check_seconds: float = 1.0
     sql_echo: bool = False
 
     @property

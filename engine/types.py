@@ -27,6 +27,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         super().__init__(precision=precision, scale=scale, asdecimal=True)
         self.scale = scale
         self.quantum = Decimal(1).scaleb(-scale)
+        self.float_format = f".{scale}f"
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -42,7 +43,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(repr(value) if isinstance(value, float) else value).quantize(self.quantum)
+        if isinstance(value, float):  # rounding the shortest repr to the scale is exact here
+            return Decimal(format(value, self.float_format))
+        return Decimal(value).quantize(self.quantum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

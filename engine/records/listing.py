@@ -136,8 +136,7 @@ def list_records(
     """One page of records the principal may see, with the cursor of the next page."""
     table = entity.table
     conditions = where_clause(entity, query)
-    columns = [table.c[name] for name in entity.columns]
-    statement = sa.select(*columns).where(*conditions)
+    statement = sa.select(*entity.select_columns).where(*conditions)
     if query.cursor:
         statement = statement.where(_after(entity, query, decode_cursor(query.cursor, query.sort_key)))
     order = [_order(table.c[name], desc, conn.dialect.name) for name, desc in query.sort]
@@ -211,13 +210,18 @@ def _after(entity: CompiledEntity, query: ListQuery, raw_values: list[Any]) -> s
 
 
 def _equal(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
-    return column.is_(None) if value is None else column == value
+    return column.is_(None) if value is None else column == _bound(column, value)
 
 
 def _beyond(column: sa.ColumnElement[Any], value: Any, desc: bool) -> sa.ColumnElement[bool]:
     if not desc:
-        return column.is_not(None) if value is None else column > value
-    return sa.false() if value is None else sa.or_(column < value, column.is_(None))
+        return column.is_not(None) if value is None else column > _bound(column, value)
+    return sa.false() if value is None else sa.or_(column < _bound(column, value), column.is_(None))
+
+
+def _bound(column: sa.ColumnElement[Any], value: Any) -> sa.BindParameter[Any]:
+    """A bound value, so booleans compare with < and > like any other value."""
+    return sa.bindparam(None, value, type_=column.type)
 
 
 def _count(conn: sa.Connection, table: sa.Table, conditions: list[Any], limit: int) -> int | None:

@@ -18,7 +18,8 @@ from metamodel.fields import FileField
 
 def get_record(conn: sa.Connection, entity: CompiledEntity, record_id: int, principal: Principal) -> dict[str, Any]:
     table = entity.table
-    row = conn.execute(sa.select(*[table.c[n] for n in entity.columns]).where(table.c.id == record_id)).mappings().first()
+    query = sa.select(*entity.select_columns).where(table.c.id == record_id)
+    row = conn.execute(query).mappings().first()
     if row is None:
         raise NotFound(f"{entity.path} {record_id} not found")
     return dict(row)
