@@ -1,4 +1,4 @@
-"""Anju's one command-line entry point: `python run.py [serve|check|publish|export|migrate|demo-data]`."""
+"""Anju's command line: `python run.py [serve|check|publish|export|migrate|demo-data]`."""
 
 from __future__ import annotations
 
@@ -15,18 +15,26 @@ from engine.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="run.py", description="Anju housing administration platform")
+    parser = argparse.ArgumentParser(
+        prog="run.py", description="Anju housing administration platform"
+    )
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the web server (the default)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    commands.add_parser("check", help="check apps_config and show how it differs from what is published")
-    publish = commands.add_parser("publish", help="publish apps_config as a new definitions version")
+    commands.add_parser(
+        "check", help="check apps_config and show how it differs from what is published"
+    )
+    publish = commands.add_parser(
+        "publish", help="publish apps_config as a new definitions version"
+    )
     publish.add_argument("-m", "--message", required=True)
     publish.add_argument("--author", default=None)
-    publish.add_argument("--force", action="store_true", help="accept the data loss the dry run reports")
+    publish.add_argument(
+        "--force", action="store_true", help="accept the data loss the dry run reports"
+    )
     export = commands.add_parser("export", help="write a published version as canonical YAML")
     export.add_argument("--to", type=Path, default=None, help="folder (default: apps_config)")
     export.add_argument("--version", type=int, default=None)
@@ -37,9 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     handlers = {
-        None: cmd_serve, "serve": cmd_serve, "check": cmd_check, "publish": cmd_publish,
-        "export": cmd_export, "migrate": cmd_migrate, "demo-data": cmd_demo_data,
-    }  # fmt: skip
+        None: cmd_serve,
+        "serve": cmd_serve,
+        "check": cmd_check,
+        "publish": cmd_publish,
+        "export": cmd_export,
+        "migrate": cmd_migrate,
+        "demo-data": cmd_demo_data,
+    }
     try:
         return handlers[args.command](settings, args)
     except AnjuError as exc:
@@ -52,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
 def _detail(detail: dict) -> str:
     if "file" in detail:
         where = f"{detail['file']}:{detail['line']}" if detail.get("line") else detail["file"]
-        return f"{where}: {detail['path']}: {detail['message']}" if detail["path"] else f"{where}: {detail['message']}"
+        return (
+            f"{where}: {detail['path']}: {detail['message']}"
+            if detail["path"]
+            else f"{where}: {detail['message']}"
+        )
     return f"{detail.get('path')}: {detail.get('message')}"
 
 
@@ -72,7 +89,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     workers, log_level = getattr(args, "workers", 1), getattr(args, "log_level", "info")
     print(f"Anju on http://{host}:{port}  (data: {settings.resolved_database_url})")
     uvicorn.run(
-        "renderers.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+        "renderers.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
     )
     return 0
 
@@ -146,7 +168,9 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
         entity = catalog.entity(app, name)
         assert entity is not None, f"demo data names an unknown entity {app}.{name}"
         with runtime.engine.begin() as conn:
-            totals[entity.path] = totals.get(entity.path, 0) + insert_rows(conn, entity, rows, SYSTEM)
+            totals[entity.path] = totals.get(entity.path, 0) + insert_rows(
+                conn, entity, rows, SYSTEM
+            )
     with runtime.engine.begin() as conn:
         for entity in catalog.entities.values():
             reset_sequence(conn, entity)

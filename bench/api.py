@@ -50,27 +50,57 @@ def main() -> int:
         sys.exit("wrk is needed: apt-get install wrk")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="anju-bench-"))
     env = {**os.environ, "ANJU_DATA_DIR": str(data_dir)}
-    results: dict[str, object] = {"units": args.units, "connections": args.connections, "duration_s": args.duration}
+    results: dict[str, object] = {
+        "units": args.units,
+        "connections": args.connections,
+        "duration_s": args.duration,
+    }
     if not (data_dir / "anju.db").exists():
         started = time.perf_counter()
-        subprocess.run([sys.executable, "run.py", "demo-data", "--units", str(args.units)], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [sys.executable, "run.py", "demo-data", "--units", str(args.units)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
         results["demo_data_s"] = round(time.perf_counter() - started, 1)
     districts, max_id = _sample(env)
     servers = {
-        "generated": (["run.py", "serve", "--port", "{port}", "--log-level", "warning"], "/api/housing_stock/housing_unit", "&sort=monthly_rent"),
-        "handwritten": (["-m", "uvicorn", "bench.handwritten:app", "--port", "{port}", "--log-level", "warning"], "/units", ""),
+        "generated": (
+            ["run.py", "serve", "--port", "{port}", "--log-level", "warning"],
+            "/api/housing_stock/housing_unit",
+            "&sort=monthly_rent",
+        ),
+        "handwritten": (
+            [
+                "-m",
+                "uvicorn",
+                "bench.handwritten:app",
+                "--port",
+                "{port}",
+                "--log-level",
+                "warning",
+            ],
+            "/units",
+            "",
+        ),
     }
     for name, (command, path, extra) in servers.items():
         port = _free_port()
         process = subprocess.Popen(
-            [sys.executable, *[part.format(port=port) for part in command]], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [sys.executable, *[part.format(port=port) for part in command]],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             _wait(port)
             base = f"http://127.0.0.1:{port}"
             scripts = {
-                "list": LIST_LUA.format(districts="{" + ",".join(map(str, districts)) + "}", path=path, extra=extra),
+                "list": LIST_LUA.format(
+                    districts="{" + ",".join(map(str, districts)) + "}", path=path, extra=extra
+                ),
                 "get": GET_LUA.format(path=path, max_id=max_id),
             }
             for kind, lua in scripts.items():
@@ -98,11 +128,14 @@ def _sample(env: dict[str, str]) -> tuple[list[int], int]:
         "from engine.settings import Settings\nfrom engine.database import create_database_engine\n"
         "e = create_database_engine(Settings())\n"
         "with e.connect() as c:\n"
-        "    d = c.execute(sa.text('select distinct district from housing_stock__housing_unit')).scalars().all()\n"
+        "    q = 'select distinct district from housing_stock__housing_unit'\n"
+        "    d = c.execute(sa.text(q)).scalars().all()\n"
         "    m = c.execute(sa.text('select max(id) from housing_stock__housing_unit')).scalar()\n"
         "print(','.join(map(str, d))); print(m)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
     first, second = out.stdout.strip().splitlines()[-2:]
     return [int(x) for x in first.split(",") if x], int(second)
 
@@ -112,8 +145,10 @@ def _wrk(base: str, lua: str, duration: int, connections: int) -> dict[str, floa
         script.write(lua)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, base],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
@@ -136,12 +171,16 @@ def _time_publish(env: dict[str, str]) -> float:
         "contents = dict(c.definitions.contents)\n"
         "key = ('housing_stock', 'entity', 'housing_unit')\n"
         "entity = dict(contents[key]); fields = dict(entity['fields'])\n"
-        "fields[f'bench_note_{int(time.time())}'] = {'type': 'string', 'max_length': 50, 'label': {'zh': '备注', 'en': 'Note'}}\n"
+        "label = {'zh': '备注', 'en': 'Note'}\n"
+        "name = f'bench_note_{int(time.time())}'\n"
+        "fields[name] = {'type': 'string', 'max_length': 50, 'label': label}\n"
         "entity['fields'] = fields; contents[key] = entity\n"
         "t = time.perf_counter(); rt.publish_contents(contents, 'bench', 'bench: add a field')\n"
         "print(time.perf_counter() - t)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 

@@ -37,9 +37,13 @@ async def list_units(request: Request) -> Response:
     def run() -> dict:
         where = (units.c.district == district, units.c.status == status)
         with engine.connect() as conn:
-            query = sa.select(units).where(*where).order_by(units.c.monthly_rent, units.c.id).limit(51)
+            query = (
+                sa.select(units).where(*where).order_by(units.c.monthly_rent, units.c.id).limit(51)
+            )
             rows = [dict(r) for r in conn.execute(query).mappings()]
-            capped = sa.select(sa.literal(1)).select_from(units).where(*where).limit(10_001).subquery()
+            capped = (
+                sa.select(sa.literal(1)).select_from(units).where(*where).limit(10_001).subquery()
+            )
             count = conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar()
         return {"items": rows[:50], "next_cursor": "x" if len(rows) > 50 else None, "count": count}
 
@@ -59,4 +63,6 @@ async def get_unit(request: Request) -> Response:
 
 
 app = Starlette(routes=[Route("/units", list_units), Route("/units/{id}", get_unit)])
-assert os.environ.get("ANJU_DATA_DIR") or os.environ.get("ANJU_DATABASE_URL"), "run through bench/api.py"
+assert os.environ.get("ANJU_DATA_DIR") or os.environ.get("ANJU_DATABASE_URL"), (
+    "run through bench/api.py"
+)

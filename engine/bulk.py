@@ -15,7 +15,9 @@ def next_id(conn: sa.Connection, entity: CompiledEntity) -> int:
     return (conn.execute(sa.select(sa.func.max(entity.table.c.id))).scalar() or 0) + 1
 
 
-def insert_rows(conn: sa.Connection, entity: CompiledEntity, rows: list[dict[str, Any]], principal: Principal) -> int:
+def insert_rows(
+    conn: sa.Connection, entity: CompiledEntity, rows: list[dict[str, Any]], principal: Principal
+) -> int:
     """Insert rows already known to be valid (generated or checked elsewhere)."""
     if not rows:
         return 0
@@ -42,5 +44,8 @@ def reset_sequence(conn: sa.Connection, entity: CompiledEntity) -> None:
     if conn.dialect.name == "postgresql":
         name = entity.table.name
         conn.execute(
-            sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM \"{name}\"))")
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                f'(SELECT max(id) FROM "{name}"))'
+            )
         )

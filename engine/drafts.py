@@ -25,7 +25,9 @@ def check_key(app: str, kind: str, name: str) -> Key:
     return (app, kind, name)
 
 
-def put_definition(runtime: Runtime, key: Key, text: str, is_json: bool, author: str) -> dict[str, Any]:
+def put_definition(
+    runtime: Runtime, key: Key, text: str, is_json: bool, author: str
+) -> dict[str, Any]:
     """Store one definition in the draft if the whole draft still checks; else a 422 with
     every error, lines counted in the submitted text."""
     file = display_file(*key)

@@ -71,7 +71,7 @@ def dry_run(conn: Connection, old: Catalog | None, new: Catalog) -> DryRunReport
     for key, entity in old_entities.items():
         if key not in new.entities and entity.table.name in tables:
             rows = _count(conn, entity.table)
-            message = f"entity removed: table {entity.table.name} is kept with its rows but no longer served"
+            message = f"entity removed: table {entity.table.name} keeps its rows, no longer served"
             report.findings.append(Finding("warning", entity.path, message, rows=rows))
     return report
 
@@ -114,9 +114,13 @@ def _check_entity(
 
 
 def _check_conversion(
-    conn: Connection, before: CompiledEntity, after: CompiledEntity, name: str,
-    spec: FieldDefinition, report: DryRunReport,
-) -> None:  # fmt: skip
+    conn: Connection,
+    before: CompiledEntity,
+    after: CompiledEntity,
+    name: str,
+    spec: FieldDefinition,
+    report: DryRunReport,
+) -> None:
     column = before.table.c[name]
     failed: list[dict[str, Any]] = []
     rows = conn.execute(
@@ -135,8 +139,23 @@ def _check_conversion(
             {"id": i, "value": v, "reason": "no such record"} for i, v in values if v not in known
         ]
     old_type, new_type = before.fields[name].type, spec.type
+    if spec.unique:
+        seen: dict[Any, int] = {}
+        for _, value in values:
+            seen[value] = seen.get(value, 0) + 1
+        collisions = [{"value": _plain(v), "rows": n} for v, n in seen.items() if n > 1]
+        if collisions:
+            message = (
+                f"converted to {new_type}, {len(collisions)} values would occur more than once"
+            )
+            rows = sum(c["rows"] for c in collisions)
+            report.findings.append(
+                Finding("blocker", after.path, message, name, rows, collisions[:SAMPLE])
+            )
     if failed:
-        message = f"{len(failed)} values cannot be converted from {old_type} to {new_type} and would be lost"
+        message = (
+            f"{len(failed)} values cannot convert from {old_type} to {new_type}; they would be lost"
+        )
         report.findings.append(
             Finding("data_loss", after.path, message, name, len(failed), failed[:SAMPLE])
         )
@@ -146,9 +165,14 @@ def _check_conversion(
 
 
 def _check_constraints(
-    conn: Connection, table: sa.Table, path: str, name: str,
-    old: FieldDefinition, new: FieldDefinition, report: DryRunReport,
-) -> None:  # fmt: skip
+    conn: Connection,
+    table: sa.Table,
+    path: str,
+    name: str,
+    old: FieldDefinition,
+    new: FieldDefinition,
+    report: DryRunReport,
+) -> None:
     column = table.c[name]
     checks: list[tuple[str, sa.ColumnElement[bool]]] = []
     if new.required and not old.required:
@@ -201,9 +225,9 @@ def _check_new_unique_indexes(
 ) -> None:
     old = {tuple(i.fields) for i in before.definition.indexes if i.unique}
     for index in after.definition.indexes:
-        if index.unique and tuple(index.fields) not in old:
-            if all(f in before.table.c for f in index.fields):
-                _check_duplicates(conn, before.table, after.path, index.fields, report)
+        existing = all(f in before.table.c for f in index.fields)
+        if index.unique and tuple(index.fields) not in old and existing:
+            _check_duplicates(conn, before.table, after.path, index.fields, report)
 
 
 def _check_duplicates(
@@ -229,9 +253,14 @@ def _check_duplicates(
 
 
 def _report_rows(
-    conn: Connection, table: sa.Table, path: str, name: str, condition: sa.ColumnElement[bool],
-    message: str, report: DryRunReport,
-) -> None:  # fmt: skip
+    conn: Connection,
+    table: sa.Table,
+    path: str,
+    name: str,
+    condition: sa.ColumnElement[bool],
+    message: str,
+    report: DryRunReport,
+) -> None:
     count = (
         conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar() or 0
     )

@@ -74,7 +74,11 @@ def check_file_fields(
         if row is None:
             errors.append(field_error(name, f"no stored file {file_id}"))
         elif spec.accept and not _accepted(row["content_type"], spec.accept):
-            errors.append(field_error(name, f"file type {row['content_type']} is not one of {', '.join(spec.accept)}"))
+            errors.append(
+                field_error(
+                    name, f"file type {row['content_type']} is not one of {', '.join(spec.accept)}"
+                )
+            )
         elif row["size"] > spec.max_size:
             errors.append(field_error(name, f"file is larger than {spec.max_size} bytes"))
     return errors

@@ -81,7 +81,9 @@ def publish(
 ) -> PublishResult:
     """Publish `contents` as the next version; refuses blockers, and data loss unless forced."""
     if not message.strip():
-        raise ValidationFailed("a publish needs a message", [{"path": "message", "message": "is required"}])
+        raise ValidationFailed(
+            "a publish needs a message", [{"path": "message", "message": "is required"}]
+        )
     with engine.begin() as conn:
         current = store.latest_version(conn)
         if current != (base.version if base else None):
@@ -90,7 +92,9 @@ def publish(
         if not proposal.changes:
             raise Conflict(f"nothing to publish: the definitions equal version {current}")
         if proposal.report.blocked:
-            raise PublishBlocked("the change cannot be applied to the stored data", _findings(proposal, "blocker"))
+            raise PublishBlocked(
+                "the change cannot be applied to the stored data", _findings(proposal, "blocker")
+            )
         if proposal.report.loses_data and not force:
             raise DataLossRefused(
                 "the change would lose data; publish with force to accept exactly this loss",
@@ -108,7 +112,12 @@ def publish(
 
 def _findings(proposal: Plan, severity: str) -> list[dict[str, Any]]:
     return [
-        {"path": f"{f.entity}.{f.field}" if f.field else f.entity, "message": f.message, "rows": f.rows, "sample": f.sample}
+        {
+            "path": f"{f.entity}.{f.field}" if f.field else f.entity,
+            "message": f.message,
+            "rows": f.rows,
+            "sample": f.sample,
+        }
         for f in proposal.report.of(severity)
     ]
 
@@ -124,4 +133,12 @@ def version_contents(conn: Connection, version: int) -> Contents:
     return store.read_contents(conn, version)
 
 
-__all__ = ["AnjuError", "Plan", "PublishResult", "draft_contents", "plan", "publish", "version_contents"]
+__all__ = [
+    "AnjuError",
+    "Plan",
+    "PublishResult",
+    "draft_contents",
+    "plan",
+    "publish",
+    "version_contents",
+]

@@ -74,7 +74,9 @@ class Runtime:
             contents = store.read_contents(conn, version)
         return compile_catalog(version, definitions_from_contents(contents))
 
-    def publish_contents(self, contents, author: str, message: str, force: bool = False, clear_draft: bool = False) -> PublishResult:  # type: ignore[no-untyped-def]
+    def publish_contents(
+        self, contents, author: str, message: str, force: bool = False, clear_draft: bool = False
+    ) -> PublishResult:  # type: ignore[no-untyped-def]
         result = publish(self.engine, self.catalog(), contents, author, message, force, clear_draft)
         with self._lock:
             self._catalog = result.plan.catalog

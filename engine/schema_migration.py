@@ -75,14 +75,15 @@ def _convert_changed_types(
             continue
         table = after.table.name
         staging = f"{name}__new"
-        _add_column(conn, operations, table, after.table.c[name].copy(name=staging))
+        _add_column(conn, operations, table, _fresh_column(staging, after.table.c[name]))
         referenced = after.references[name].table.name if name in after.references else None
         log.converted += _backfill(conn, table, name, staging, spec, referenced)
         kept = kept_column_name(name, version, "old")
         operations.alter_column(table, name, new_column_name=kept)
         operations.alter_column(table, staging, new_column_name=name)
         log.add(
-            f"{after.path}: field {name} changed from {old_spec.type} to {spec.type}; old column kept as {kept}"
+            f"{after.path}: field {name} changed from {old_spec.type} to {spec.type}; "
+            f"old column kept as {kept}"
         )
 
 
@@ -163,7 +164,7 @@ def _apply_comparison(
         kind = diff[0]
         if kind == "add_column":
             _, _, table_name, column = diff
-            _add_column(conn, operations, table_name, column.copy())
+            _add_column(conn, operations, table_name, _fresh_column(column.name, column))
             _fill_default(conn, new, table_name, column.name)
             added.add((table_name, column.name))
             log.add(f"{table_name}: added column {column.name}")
@@ -185,6 +186,12 @@ def _apply_comparison(
         if isinstance(diff, tuple) and diff[0] == "add_index":
             diff[1].create(conn)
             log.add(f"created index {diff[1].name}")
+
+
+def _fresh_column(name: str, column: sa.Column) -> sa.Column:  # type: ignore[type-arg]
+    """A detached, nullable copy of a compiled column under `name`, ready to be added."""
+    foreign_keys = [sa.ForeignKey(fk.target_fullname) for fk in column.foreign_keys]
+    return sa.Column(name, column.type, *foreign_keys, nullable=True)
 
 
 def _add_column(conn: Connection, operations: Operations, table: str, column: sa.Column) -> None:  # type: ignore[type-arg]

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
 
 from engine.errors import ValidationFailed, field_error
 from metamodel.fields import (
@@ -22,6 +30,15 @@ from metamodel.labels import pick
 from metamodel.models import SYSTEM_COLUMNS, Entity
 
 FILE_ID = r"^[0-9a-f]{32}$"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _in_utc(value: datetime) -> datetime:
+    """Naive means UTC; a moment that cannot be expressed in UTC is refused, not stored."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("lies outside the range of dates that can be stored") from None
 
 
 class RecordInput(BaseModel):
@@ -40,7 +57,9 @@ def field_annotation(spec: FieldDefinition) -> Any:
         case TextField():
             return Annotated[str, StringConstraints(max_length=spec.max_length), Field(**meta)]
         case IntegerField():
-            return Annotated[int, Field(ge=spec.min, le=spec.max, strict=True, **meta)]
+            low = INT64_MIN if spec.min is None else max(spec.min, INT64_MIN)
+            high = INT64_MAX if spec.max is None else min(spec.max, INT64_MAX)
+            return Annotated[int, Field(ge=low, le=high, strict=True, **meta)]
         case DecimalField():
             bounds = {"ge": spec.min, "le": spec.max}
             digits = {"max_digits": spec.precision, "decimal_places": spec.scale}
@@ -51,8 +70,8 @@ def field_annotation(spec: FieldDefinition) -> Any:
             return Annotated[Literal[tuple(o.value for o in spec.options)], Field(**meta)]
     simple: dict[str, Any] = {
         "boolean": Annotated[bool, Field(strict=True, **meta)],
-        "datetime": Annotated[datetime, Field(**meta)],
-        "reference": Annotated[int, Field(ge=1, strict=True, **meta)],
+        "datetime": Annotated[datetime, AfterValidator(_in_utc), Field(**meta)],
+        "reference": Annotated[int, Field(ge=1, le=INT64_MAX, strict=True, **meta)],
         "json": Annotated[Any, Field(**meta)],
         "file": Annotated[str, Field(pattern=FILE_ID, **meta)],
     }

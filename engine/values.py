@@ -46,7 +46,7 @@ def convert_system(column: str, value: Any) -> Any:
     if column in ("created_by", "updated_by"):
         return str(value)
     try:
-        return int(value)
+        return _integer(None, value)
     except (TypeError, ValueError):
         raise ConversionError(f"expected an integer, got {value!r}") from None
 
@@ -60,14 +60,21 @@ def _string(spec: Any, value: Any) -> str:
     return text
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _integer(_spec: Any, value: Any) -> int:
     if isinstance(value, bool):
         raise ConversionError(f"expected an integer, got {value!r}")
     if isinstance(value, (float, Decimal)):
         if value != int(value):
             raise ConversionError(f"{value} is not a whole number")
-        return int(value)
-    return int(str(value).strip())
+        number = int(value)
+    else:
+        number = int(str(value).strip())
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ConversionError(f"{number} is outside the 64-bit integer range")
+    return number
 
 
 def _decimal(spec: DecimalField, value: Any) -> Decimal:

@@ -1,1 +1,1 @@
-"""Definitions of Anju apps: models, loading, checks, canonical form, diff and the versioned store."""
+"""Definitions of Anju apps: models, loader, checks, canonical form, diff, versioned store."""

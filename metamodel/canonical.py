@@ -1,4 +1,4 @@
-"""Canonical form: defaults stripped, keys in declaration order, so diffs and hashes mean something."""
+"""Canonical form: defaults stripped, keys in a stable order, so diffs and hashes mean something."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from metamodel.fields import (
     EnumField,
     IntegerField,
     JsonField,
+    ReferenceField,
     StringField,
     TextField,
 )
@@ -60,9 +61,8 @@ def _check_entity(
             error(path, f"{name!r} is a system column; choose another field name")
         for message in _field_problems(spec):
             error(path + (message[0],), message[1])
-        if getattr(spec, "entity", None) and spec.type == "reference":
-            if definitions.resolve(app_name, spec.entity) is None:
-                error(path + ("entity",), f"reference to unknown entity {spec.entity!r}")
+        if isinstance(spec, ReferenceField) and definitions.resolve(app_name, spec.entity) is None:
+            error(path + ("entity",), f"reference to unknown entity {spec.entity!r}")
         if (spec.unique or spec.index) and isinstance(spec, JsonField):
             error(path + ("unique" if spec.unique else "index",), "json fields cannot be indexed")
     known = set(entity.fields) | set(SYSTEM_COLUMNS)
@@ -109,9 +109,14 @@ def _field_problems(spec: Any) -> list[tuple[str, str]]:
             seen.add(option.value)
         if spec.default is not None and spec.default not in seen:
             problems.append(("default", f"default {spec.default!r} is not one of the options"))
-    if isinstance(spec, IntegerField | DecimalField | DateField) and spec.default is not None:
-        if (low is not None and spec.default < low) or (high is not None and spec.default > high):
-            problems.append(("default", "default lies outside min and max"))
+    default = getattr(spec, "default", None)
+    ordered = isinstance(spec, IntegerField | DecimalField | DateField) and default is not None
+    below, above = (
+        low is not None and ordered and default < low,
+        high is not None and ordered and default > high,
+    )
+    if below or above:
+        problems.append(("default", "default lies outside min and max"))
     if isinstance(spec, DecimalField):
         for key in ("min", "max", "default"):
             value: Decimal | None = getattr(spec, key)

@@ -16,7 +16,7 @@ class Change:
     """One changed value inside a definition, e.g. `fields.rent.min` from 0 to 1."""
 
     path: str
-    change: str  # added | removed | modified
+    change: str  # added | removed | modified | reordered
     old: Any = None
     new: Any = None
 
@@ -67,7 +67,12 @@ def _walk(path: tuple[Any, ...], old: Any, new: Any) -> list[Change]:
     if isinstance(old, list) and isinstance(new, list):
         keyed_old, keyed_new = _by_identity(old), _by_identity(new)
         if keyed_old is not None and keyed_new is not None:
-            return _walk(path, keyed_old, keyed_new)
+            changes = _walk(path, keyed_old, keyed_new)
+            if list(keyed_old) != list(keyed_new) and keyed_old.keys() == keyed_new.keys():
+                changes.append(
+                    Change(join_path(path), "reordered", list(keyed_old), list(keyed_new))
+                )
+            return changes
     return [Change(join_path(path), "modified", old, new)]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class DefinitionError:
-    """One problem in one definition: `entities/contract.yaml:12: fields.rent.min: expected a number`."""
+    """One problem in a definition: `entities/contract.yaml:12: fields.rent.min: expected …`."""
 
     file: str
     path: str

@@ -6,11 +6,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from metamodel.labels import Labels
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+# 0, 0.0 and 0.00 are one number: canonical JSON writes it one way, so hashes agree.
+Number = Annotated[
+    Decimal,
+    PlainSerializer(lambda d: format(d.normalize(), "f"), return_type=str, when_used="json"),
+]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=40)]
 
 
@@ -55,9 +60,9 @@ class DecimalField(FieldBase):
     type: Literal["decimal"]
     precision: int = Field(default=18, ge=1, le=38)
     scale: int = Field(default=2, ge=0, le=12)
-    min: Decimal | None = None
-    max: Decimal | None = None
-    default: Decimal | None = None
+    min: Number | None = None
+    max: Number | None = None
+    default: Number | None = None
 
     @model_validator(mode="after")
     def _scale_fits(self) -> DecimalField:
@@ -95,7 +100,7 @@ class EnumField(FieldBase):
 
 
 class ReferenceField(FieldBase):
-    """A link to a record of another entity: `entity: building` or `entity: housing_stock.project`."""
+    """A link to another entity's record: `entity: building` or `entity: housing_stock.project`."""
 
     type: Literal["reference"]
     entity: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*\.)?[a-z][a-z0-9_]*$")]
@@ -133,6 +138,15 @@ FieldDefinition = Annotated[
 ]
 
 FIELD_TYPES = (
-    "string", "text", "integer", "decimal", "boolean", "date", "datetime",
-    "enum", "reference", "json", "file",
-)  # fmt: skip
+    "string",
+    "text",
+    "integer",
+    "decimal",
+    "boolean",
+    "date",
+    "datetime",
+    "enum",
+    "reference",
+    "json",
+    "file",
+)

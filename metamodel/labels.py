@@ -10,7 +10,12 @@ LANGUAGES = ("zh", "en")
 
 
 def _from_string(value: object) -> object:
-    return {"zh": value} if isinstance(value, str) else value
+    """A string is Chinese; languages always in the same order, so equal labels hash alike."""
+    if isinstance(value, str):
+        return {"zh": value}
+    if isinstance(value, dict):
+        return {k: value[k] for k in LANGUAGES if k in value} | value
+    return value
 
 
 Labels = Annotated[

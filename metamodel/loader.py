@@ -156,7 +156,9 @@ def _validate(doc: Document, errors: list[DefinitionError]) -> BaseModel | None:
     try:
         return KIND_MODELS[doc.kind].model_validate(data)
     except ValidationError as exc:
-        errors.extend(doc.error(tuple(e["loc"]), e["msg"]) for e in exc.errors())
+        errors.extend(
+            doc.error(tuple(p for p in e["loc"] if p != "[key]"), e["msg"]) for e in exc.errors()
+        )
         return None
 
 
@@ -185,6 +187,11 @@ def _narrow(
 ) -> list[tuple[tuple[Any, ...], str]]:
     """For a field (a `oneOf` by `type`), report the errors of the branch its type selects."""
     path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = [key for key in error.instance if key not in allowed]
+        hint = f"allowed keys: {', '.join(allowed)}"
+        return [(path + (key,), f"unknown key {key!r}; {hint}") for key in unknown]
     if error.validator not in ("oneOf", "anyOf") or not error.context:
         return [(path, _schema_message(error))]
     instance = error.instance
@@ -194,7 +201,8 @@ def _narrow(
             return [
                 (
                     path + ("type",),
-                    f"unknown field type {instance.get('type')!r}; expected one of {', '.join(FIELD_TYPES)}",
+                    f"unknown field type {instance.get('type')!r}; "
+                    f"expected one of {', '.join(FIELD_TYPES)}",
                 )
             ]
         chosen = [e for e in error.context if e.schema_path[0] == branches[instance["type"]]]
@@ -211,10 +219,6 @@ def _branch_type(branch: dict[str, Any], root: dict[str, Any]) -> Any:
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - allowed)
-        return f"unknown key {', '.join(map(repr, unknown))}; allowed keys: {', '.join(sorted(allowed))}"
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     return error.message

@@ -11,9 +11,16 @@ from metamodel.labels import Labels
 
 RESERVED_NAMES = frozenset({"api", "meta", "auth", "studio", "audit", "inbox", "static", "-"})
 SYSTEM_COLUMNS = (
-    "id", "created_at", "created_by", "updated_at", "updated_by",
-    "row_version", "org_id", "def_version", "state",
-)  # fmt: skip
+    "id",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "row_version",
+    "org_id",
+    "def_version",
+    "state",
+)
 
 
 class App(Strict):

@@ -1,6 +1,6 @@
 """Writing the JSON Schema of every kind of definition to `docs/schema/<kind>.schema.json`.
 
-    python -m metamodel.schema_export docs/schema
+python -m metamodel.schema_export docs/schema
 """
 
 from __future__ import annotations

@@ -34,9 +34,10 @@ def parse_text(text: str, file: str) -> SourceText:
     """Parse YAML (JSON is YAML too, but gets its own clearer errors); raise with file and line."""
     if file.endswith(".json"):
         try:
-            return SourceText(json.loads(text), {})
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _invalid(file, exc.lineno, f"malformed JSON: {exc.msg}") from None
+        return SourceText(data, _json_lines(text, file))
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -50,6 +51,22 @@ def parse_text(text: str, file: str) -> SourceText:
     if errors:
         raise DefinitionsInvalid(errors)
     return SourceText(data, lines)
+
+
+def _json_lines(text: str, file: str) -> dict[Path, int]:
+    """Lines of JSON keys, and duplicate keys that `json` would silently overwrite, read
+    through the YAML parser (JSON is YAML's flow style)."""
+    lines: dict[Path, int] = {}
+    errors: list[DefinitionError] = []
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    if node is not None:
+        _construct(node, (), lines, errors, file)
+    if errors:
+        raise DefinitionsInvalid(errors)
+    return lines
 
 
 def _construct(

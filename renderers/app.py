@@ -39,7 +39,9 @@ def routes() -> list[BaseRoute]:
         Route("/api/meta/versions/{version}", meta.get_version),
         Route("/api/meta/definitions/{app}/{kind}/{name}", meta.get_definition, methods=["GET"]),
         Route("/api/meta/definitions/{app}/{kind}/{name}", meta.put_definition, methods=["PUT"]),
-        Route("/api/meta/definitions/{app}/{kind}/{name}", meta.delete_definition, methods=["DELETE"]),
+        Route(
+            "/api/meta/definitions/{app}/{kind}/{name}", meta.delete_definition, methods=["DELETE"]
+        ),
         Route("/api/meta/draft", meta.get_draft, methods=["GET"]),
         Route("/api/meta/draft", meta.discard_draft, methods=["DELETE"]),
         Route("/api/meta/diff", meta.diff),

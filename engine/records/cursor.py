@@ -22,7 +22,9 @@ def decode_cursor(cursor: str, sort_key: str) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         made_for, values = orjson.loads(base64.urlsafe_b64decode(padded))
     except (ValueError, TypeError, orjson.JSONDecodeError):
-        raise BadRequest("malformed cursor", [{"path": "cursor", "message": "not a cursor from this API"}]) from None
+        raise BadRequest(
+            "malformed cursor", [{"path": "cursor", "message": "not a cursor from this API"}]
+        ) from None
     if made_for != sort_key:
         message = "the cursor belongs to another sort order; start again without a cursor"
         raise BadRequest(message, [{"path": "cursor", "message": message}])

@@ -49,9 +49,11 @@ class Page:
 
 
 def parse_list_query(
-    entity: CompiledEntity, params: Mapping[str, str] | Sequence[tuple[str, str]],
-    default_limit: int = 50, max_limit: int = 500,
-) -> ListQuery:  # fmt: skip
+    entity: CompiledEntity,
+    params: Mapping[str, str] | Sequence[tuple[str, str]],
+    default_limit: int = 50,
+    max_limit: int = 500,
+) -> ListQuery:
     """Read `?field=v&field__op=v&q=&sort=&limit=&cursor=`; a 422 names every bad parameter."""
     items = list(params.items()) if isinstance(params, Mapping) else list(params)
     errors: list[dict[str, Any]] = []
@@ -78,7 +80,9 @@ def _filter_value(entity: CompiledEntity, column: str, operator: str, raw: str) 
     if column not in entity.table.c:
         raise ConversionError(f"unknown field {column!r}")
     if operator not in OPERATORS:
-        raise ConversionError(f"unknown operator {operator!r}; expected one of {', '.join(OPERATORS)}")
+        raise ConversionError(
+            f"unknown operator {operator!r}; expected one of {', '.join(OPERATORS)}"
+        )
     spec = entity.fields.get(column)
     if operator == "isnull":
         return convert_boolean(raw)
@@ -101,7 +105,9 @@ def _one_value(spec: Any, column: str, raw: str) -> Any:
     return convert(spec, raw) if spec is not None else convert_system(column, raw)
 
 
-def _parse_sort(entity: CompiledEntity, raw: str | None, errors: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+def _parse_sort(
+    entity: CompiledEntity, raw: str | None, errors: list[dict[str, Any]]
+) -> list[tuple[str, bool]]:
     terms = raw.split(",") if raw else (entity.definition.default_sort or ["id"])
     sort: list[tuple[str, bool]] = []
     for term in terms:
@@ -131,14 +137,20 @@ def _parse_limit(raw: str | None, default: int, maximum: int, errors: list[dict[
 
 
 def list_records(
-    conn: sa.Connection, entity: CompiledEntity, query: ListQuery, principal: Principal, count_limit: int = 10_000
+    conn: sa.Connection,
+    entity: CompiledEntity,
+    query: ListQuery,
+    principal: Principal,
+    count_limit: int = 10_000,
 ) -> Page:
     """One page of records the principal may see, with the cursor of the next page."""
     table = entity.table
     conditions = where_clause(entity, query)
     statement = sa.select(*entity.select_columns).where(*conditions)
     if query.cursor:
-        statement = statement.where(_after(entity, query, decode_cursor(query.cursor, query.sort_key)))
+        statement = statement.where(
+            _after(entity, query, decode_cursor(query.cursor, query.sort_key))
+        )
     order = [_order(table.c[name], desc, conn.dialect.name) for name, desc in query.sort]
     rows = conn.execute(statement.order_by(*order).limit(query.limit + 1)).mappings().all()
     items = [dict(row) for row in rows[: query.limit]]
@@ -164,7 +176,9 @@ def _condition(column: sa.ColumnElement[Any], operator: str, value: Any) -> sa.C
         case "eq":
             return column.is_(None) if value is None else column == value
         case "ne":
-            return column.is_not(None) if value is None else sa.or_(column != value, column.is_(None))
+            return (
+                column.is_not(None) if value is None else sa.or_(column != value, column.is_(None))
+            )
         case "lt":
             return column < value
         case "lte":
@@ -192,16 +206,22 @@ def _order(column: sa.ColumnElement[Any], desc: bool, dialect: str) -> sa.Column
     return ordered.nulls_last() if desc else ordered.nulls_first()
 
 
-def _after(entity: CompiledEntity, query: ListQuery, raw_values: list[Any]) -> sa.ColumnElement[bool]:
+def _after(
+    entity: CompiledEntity, query: ListQuery, raw_values: list[Any]
+) -> sa.ColumnElement[bool]:
     """Rows strictly after the cursor's row in the sort order: an OR of equal prefixes."""
     if len(raw_values) != len(query.sort):
-        raise ValidationFailed("malformed cursor", [field_error("cursor", "does not match the sort")])
+        raise ValidationFailed(
+            "malformed cursor", [field_error("cursor", "does not match the sort")]
+        )
     values = []
     for (name, _), raw in zip(query.sort, raw_values, strict=True):
         try:
             values.append(None if raw is None else _one_value(entity.fields.get(name), name, raw))
         except ConversionError:
-            raise ValidationFailed("malformed cursor", [field_error("cursor", "bad value")]) from None
+            raise ValidationFailed(
+                "malformed cursor", [field_error("cursor", "bad value")]
+            ) from None
     branches = []
     for i, (name, desc) in enumerate(query.sort):
         equal = [_equal(entity.table.c[n], values[j]) for j, (n, _) in enumerate(query.sort[:i])]
@@ -226,6 +246,8 @@ def _bound(column: sa.ColumnElement[Any], value: Any) -> sa.BindParameter[Any]:
 
 def _count(conn: sa.Connection, table: sa.Table, conditions: list[Any], limit: int) -> int | None:
     """The number of matching rows, or None when above `limit`, so a count never scans far."""
-    capped = sa.select(sa.literal(1)).select_from(table).where(*conditions).limit(limit + 1).subquery()
+    capped = (
+        sa.select(sa.literal(1)).select_from(table).where(*conditions).limit(limit + 1).subquery()
+    )
     count = conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar() or 0
     return None if count > limit else count

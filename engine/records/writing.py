@@ -4,19 +4,31 @@ locking and the on-delete rules, each write one transaction."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from engine.catalog import CompiledEntity
-from engine.errors import AnjuError, Conflict, NotFound, PreconditionFailed, ValidationFailed, field_error
+from engine.errors import (
+    AnjuError,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+    field_error,
+)
 from engine.files import check_file_fields
 from engine.principal import Principal
 from engine.validation import validate_input
 from metamodel.fields import FileField
 
+SQLITE_EXACT_DIGITS = 15
 
-def get_record(conn: sa.Connection, entity: CompiledEntity, record_id: int, principal: Principal) -> dict[str, Any]:
+
+def get_record(
+    conn: sa.Connection, entity: CompiledEntity, record_id: int, principal: Principal
+) -> dict[str, Any]:
     table = entity.table
     query = sa.select(*entity.select_columns).where(table.c.id == record_id)
     row = conn.execute(query).mappings().first()
@@ -40,6 +52,7 @@ def create_record(
         "def_version": entity.version,
     }
     with engine.begin() as conn:
+        _check_storable(conn, entity, values)
         _check_links(conn, entity, values)
         _check_unique(conn, entity, values, None)
         result = _write(conn, entity.table.insert().values(**values, **system))
@@ -57,7 +70,11 @@ def update_record(
     """Change the fields the client sent; with `If-Match`, only if nobody changed it since."""
     values, sent = validate_input(entity.patch_model, body)
     changes = {name: values[name] for name in sent}
-    missing = [field_error(n, "is required") for n, v in changes.items() if v is None and entity.fields[n].required]
+    missing = [
+        field_error(n, "is required")
+        for n, v in changes.items()
+        if v is None and entity.fields[n].required
+    ]
     if missing:
         raise ValidationFailed("the record is not valid", missing)
     expected = parse_if_match(if_match)
@@ -65,7 +82,10 @@ def update_record(
     with engine.begin() as conn:
         current = get_record(conn, entity, record_id, principal)
         if expected is not None and current["row_version"] != expected:
-            raise PreconditionFailed(f"{entity.path} {record_id} was changed (now version {current['row_version']})")
+            raise PreconditionFailed(
+                f"{entity.path} {record_id} was changed (now version {current['row_version']})"
+            )
+        _check_storable(conn, entity, changes)
         _check_links(conn, entity, changes)
         _check_unique(conn, entity, {**current, **changes}, record_id, only=set(changes))
         statement = (
@@ -80,24 +100,36 @@ def update_record(
             )
         )
         if _write(conn, statement).rowcount != 1:
-            raise PreconditionFailed(f"{entity.path} {record_id} was changed by someone else; reload it")
+            raise PreconditionFailed(
+                f"{entity.path} {record_id} was changed by someone else; reload it"
+            )
         return get_record(conn, entity, record_id, principal)
 
 
 def delete_record(
-    engine: sa.Engine, entity: CompiledEntity, record_id: int, principal: Principal, if_match: str | None = None
+    engine: sa.Engine,
+    entity: CompiledEntity,
+    record_id: int,
+    principal: Principal,
+    if_match: str | None = None,
 ) -> None:
     """Delete a record, applying each referring field's rule: restrict, cascade or set_null."""
     expected = parse_if_match(if_match)
     with engine.begin() as conn:
         current = get_record(conn, entity, record_id, principal)
         if expected is not None and current["row_version"] != expected:
-            raise PreconditionFailed(f"{entity.path} {record_id} was changed (now version {current['row_version']})")
+            raise PreconditionFailed(
+                f"{entity.path} {record_id} was changed (now version {current['row_version']})"
+            )
         _delete(conn, entity, [record_id], principal, set())
 
 
 def _delete(
-    conn: sa.Connection, entity: CompiledEntity, ids: list[int], principal: Principal, seen: set[tuple[str, int]]
+    conn: sa.Connection,
+    entity: CompiledEntity,
+    ids: list[int],
+    principal: Principal,
+    seen: set[tuple[str, int]],
 ) -> None:
     ids = [i for i in ids if (entity.path, i) not in seen]
     if not ids:
@@ -113,7 +145,9 @@ def _delete(
         if referrer.on_delete == "restrict":
             path = f"{referrer.entity.path}.{referrer.field}"
             message = f"{len(child_ids)} {referrer.entity.path} records refer to it"
-            raise Conflict(f"{entity.path} {ids[0]} is still referred to", [field_error(path, message)])
+            raise Conflict(
+                f"{entity.path} {ids[0]} is still referred to", [field_error(path, message)]
+            )
         if referrer.on_delete == "cascade":
             _delete(conn, referrer.entity, child_ids, principal, seen)
         else:
@@ -121,10 +155,12 @@ def _delete(
                 child.update()
                 .where(child.c.id.in_(child_ids))
                 .values(
-                    {referrer.field: None},
-                    row_version=child.c.row_version + 1,
-                    updated_at=datetime.now(UTC),
-                    updated_by=principal.username,
+                    {
+                        referrer.field: None,
+                        "row_version": child.c.row_version + 1,
+                        "updated_at": datetime.now(UTC),
+                        "updated_by": principal.username,
+                    }
                 )
             )
     _write(conn, entity.table.delete().where(entity.table.c.id.in_(ids)))
@@ -138,7 +174,27 @@ def parse_if_match(header: str | None) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise AnjuError("If-Match must be a row_version", [field_error("If-Match", "expected an integer")]) from None
+        raise AnjuError(
+            "If-Match must be a row_version", [field_error("If-Match", "expected an integer")]
+        ) from None
+
+
+def _check_storable(conn: sa.Connection, entity: CompiledEntity, values: dict[str, Any]) -> None:
+    """SQLite keeps decimals as doubles: refuse digits it would not keep exactly."""
+    if conn.dialect.name != "sqlite":
+        return
+    errors = [
+        field_error(
+            name,
+            f"has more than {SQLITE_EXACT_DIGITS} significant digits, more than SQLite "
+            "stores exactly; use PostgreSQL for such values",
+        )
+        for name, value in values.items()
+        if isinstance(value, Decimal)
+        and len(value.normalize().as_tuple().digits) > SQLITE_EXACT_DIGITS
+    ]
+    if errors:
+        raise ValidationFailed("the record is not valid", errors)
 
 
 def _check_links(conn: sa.Connection, entity: CompiledEntity, values: dict[str, Any]) -> None:
@@ -147,17 +203,25 @@ def _check_links(conn: sa.Connection, entity: CompiledEntity, values: dict[str, 
     for name, target in entity.references.items():
         value = values.get(name)
         if value is not None:
-            found = conn.execute(sa.select(target.table.c.id).where(target.table.c.id == value)).first()
+            found = conn.execute(
+                sa.select(target.table.c.id).where(target.table.c.id == value)
+            ).first()
             if found is None:
                 errors.append(field_error(name, f"no {target.path} with id {value}"))
-    files = {n: values[n] for n, s in entity.fields.items() if isinstance(s, FileField) and values.get(n)}
+    files = {
+        n: values[n] for n, s in entity.fields.items() if isinstance(s, FileField) and values.get(n)
+    }
     errors.extend(check_file_fields(conn, entity.fields, files))
     if errors:
         raise ValidationFailed("the record is not valid", errors)
 
 
 def _check_unique(
-    conn: sa.Connection, entity: CompiledEntity, values: dict[str, Any], record_id: int | None, only: set[str] | None = None
+    conn: sa.Connection,
+    entity: CompiledEntity,
+    values: dict[str, Any],
+    record_id: int | None,
+    only: set[str] | None = None,
 ) -> None:
     """Report duplicates by field before the database refuses them with a bare error."""
     table = entity.table
@@ -174,7 +238,9 @@ def _check_unique(
             query = query.where(table.c.id != record_id)
         if conn.execute(query.limit(1)).first() is not None:
             shown = ", ".join(f"{n}={values[n]}" for n in group)
-            errors.append(field_error(".".join(group), f"another {entity.path} already has {shown}"))
+            errors.append(
+                field_error(".".join(group), f"another {entity.path} already has {shown}")
+            )
     if errors:
         raise Conflict("duplicate value", errors)
 

@@ -23,13 +23,23 @@ async def upload_file(request: Request) -> Response:
     async with request.form(max_files=1, max_fields=5) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise ValidationFailed("no file", [field_error("file", "send the file in a multipart field named file")])
+            raise ValidationFailed(
+                "no file", [field_error("file", "send the file in a multipart field named file")]
+            )
         data = await upload.read()
         name, content_type = upload.filename or "file", upload.content_type or ""
     row = await run_in_threadpool(
-        store_file, runtime.engine, runtime.settings.files_dir, name, content_type, data, principal_of(request)
+        store_file,
+        runtime.engine,
+        runtime.settings.files_dir,
+        name,
+        content_type,
+        data,
+        principal_of(request),
     )
-    return JSON({k: row[k] for k in ("id", "name", "content_type", "size", "sha256")}, status_code=201)
+    return JSON(
+        {k: row[k] for k in ("id", "name", "content_type", "size", "sha256")}, status_code=201
+    )
 
 
 async def download_file(request: Request) -> Response:

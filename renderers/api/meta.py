@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -27,8 +28,15 @@ async def list_apps(request: Request) -> Response:
     apps = []
     for name, bundle in catalog.definitions.apps.items():
         entities = [{"name": e.name, "label": e.label} for e in bundle.entities.values()]
-        apps.append({"name": name, "label": bundle.app.label, "description": bundle.app.description,
-                     "order": bundle.app.order, "entities": entities})  # fmt: skip
+        apps.append(
+            {
+                "name": name,
+                "label": bundle.app.label,
+                "description": bundle.app.description,
+                "order": bundle.app.order,
+                "entities": entities,
+            }
+        )
     apps.sort(key=lambda a: (a["order"], a["name"]))
     return JSON({"version": catalog.version, "apps": apps})
 
@@ -50,7 +58,9 @@ async def get_version(request: Request) -> Response:
             if info is None:
                 raise NotFound(f"no definitions version {number}")
             contents = store.read_contents(conn, number)
-        definitions = [{"app": a, "kind": k, "name": n, "content": c} for (a, k, n), c in contents.items()]
+        definitions = [
+            {"app": a, "kind": k, "name": n, "content": c} for (a, k, n), c in contents.items()
+        ]
         return {**info.as_json(), "definitions": definitions}
 
     return JSON(await run_in_threadpool(run))
@@ -86,13 +96,17 @@ async def put_definition(request: Request) -> Response:
         raise BadRequest("the body must be UTF-8 text") from None
     is_json = "json" in request.headers.get("content-type", "")
     author = principal_of(request).username
-    content = await run_in_threadpool(drafts.put_definition, _runtime(request), key, text, is_json, author)
+    content = await run_in_threadpool(
+        drafts.put_definition, _runtime(request), key, text, is_json, author
+    )
     return JSON({"draft": True, "content": content})
 
 
 async def delete_definition(request: Request) -> Response:
     key = drafts.check_key(**request.path_params)
-    await run_in_threadpool(drafts.remove_definition, _runtime(request), key, principal_of(request).username)
+    await run_in_threadpool(
+        drafts.remove_definition, _runtime(request), key, principal_of(request).username
+    )
     return Response(status_code=204)
 
 
@@ -102,7 +116,10 @@ async def get_draft(request: Request) -> Response:
     def run() -> list[dict[str, Any]]:
         with runtime.engine.connect() as conn:
             pending = store.read_draft(conn)
-        return [{"app": a, "kind": k, "name": n, "removed": c is None} for (a, k, n), c in pending.items()]
+        return [
+            {"app": a, "kind": k, "name": n, "removed": c is None}
+            for (a, k, n), c in pending.items()
+        ]
 
     return JSON(await run_in_threadpool(run))
 
@@ -129,7 +146,9 @@ async def diff(request: Request) -> Response:
     def run() -> dict[str, Any]:
         latest = runtime.require_catalog().version
         with runtime.engine.connect() as conn:
-            old = contents_of(conn, params.get("from"), latest - 1 if params.get("to") is None else latest)
+            old = contents_of(
+                conn, params.get("from"), latest - 1 if params.get("to") is None else latest
+            )
             new = contents_of(conn, params.get("to"), latest)
         return {"changes": [c.as_json() for c in diff_contents(old, new)]}
 
@@ -172,14 +191,18 @@ async def rollback(request: Request) -> Response:
     body = await read_json_object(request)
     target = body.get("version")
     if not isinstance(target, int) or isinstance(target, bool):
-        raise ValidationFailed("rollback needs a version", [field_error("version", "expected a version number")])
+        raise ValidationFailed(
+            "rollback needs a version", [field_error("version", "expected a version number")]
+        )
     message = body.get("message") or f"Rollback to version {target}"
     force = _force(body)
 
     def run() -> PublishResult:
         with runtime.engine.connect() as conn:
             contents = version_contents(conn, target)
-        return runtime.publish_contents(contents, principal_of(request).username, str(message), force)
+        return runtime.publish_contents(
+            contents, principal_of(request).username, str(message), force
+        )
 
     return JSON(_published(await run_in_threadpool(run)))
 
@@ -203,11 +226,15 @@ def _message(body: dict[str, Any]) -> str:
 def _force(body: dict[str, Any]) -> bool:
     force = body.get("force", False)
     if not isinstance(force, bool):
-        raise ValidationFailed("force must be true or false", [field_error("force", "expected a boolean")])
+        raise ValidationFailed(
+            "force must be true or false", [field_error("force", "expected a boolean")]
+        )
     return force
 
 
 def _int_param(raw: str, name: str) -> int:
-    if not raw.lstrip("-").isdigit():
-        raise BadRequest(f"{name} must be a version number", [field_error(name, "expected an integer")])
+    if not re.fullmatch(r"-?[0-9]{1,9}", raw):
+        raise BadRequest(
+            f"{name} must be a version number", [field_error(name, "expected an integer")]
+        )
     return int(raw)

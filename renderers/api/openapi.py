@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from engine.catalog import Catalog, CompiledEntity
 from engine.validation import field_annotation
 from metamodel.labels import pick
-from pydantic import TypeAdapter
 
 REF = "#/components/schemas/{model}"
 SYSTEM_PROPERTIES: dict[str, Any] = {
@@ -79,7 +80,10 @@ def _record_schema(entity: CompiledEntity) -> dict[str, Any]:
 
 
 def _error_schema() -> dict[str, Any]:
-    detail = {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}
+    detail = {
+        "type": "object",
+        "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+    }
     return {
         "type": "object",
         "properties": {
@@ -111,56 +115,89 @@ def _entity_paths(entity: CompiledEntity, base: str) -> dict[str, Any]:
     tag = [entity.app]
     filters = [
         {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "text search"},
-        {"name": "sort", "in": "query", "schema": {"type": "string"}, "description": "e.g. -rent,code"},
+        {
+            "name": "sort",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "e.g. -rent,code",
+        },
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
     ]
     for name in entity.fields:
-        filters.append({"name": name, "in": "query", "schema": {"type": "string"}, "required": False})
+        filters.append(
+            {"name": name, "in": "query", "schema": {"type": "string"}, "required": False}
+        )
     id_param = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
     if_match = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
     collection = f"/api/{entity.app}/{entity.name}"
     return {
         collection: {
             "get": {
-                "tags": tag, "summary": f"List {label}", "operationId": f"list{base}",
-                "description": f"Filters: `field=v` or `field__op=v` with op in {', '.join(OPERATORS)}.",
+                "tags": tag,
+                "summary": f"List {label}",
+                "operationId": f"list{base}",
+                "description": "Filters: `field=v` or `field__op=v`, op in " + ", ".join(OPERATORS),
                 "parameters": filters,
-                "responses": {"200": {"description": "a page", **_json(f"{base}Page")}, **_errors(400, 422)},
+                "responses": {
+                    "200": {"description": "a page", **_json(f"{base}Page")},
+                    **_errors(400, 422),
+                },
             },
             "post": {
-                "tags": tag, "summary": f"Create {label}", "operationId": f"create{base}",
+                "tags": tag,
+                "summary": f"Create {label}",
+                "operationId": f"create{base}",
                 "requestBody": {"required": True, **_json(f"{base}Create")},
-                "responses": {"201": {"description": "created", **_json(base)}, **_errors(400, 409, 422)},
+                "responses": {
+                    "201": {"description": "created", **_json(base)},
+                    **_errors(400, 409, 422),
+                },
             },
         },
         f"{collection}/{{id}}": {
             "get": {
-                "tags": tag, "summary": f"Get {label}", "operationId": f"get{base}", "parameters": id_param,
+                "tags": tag,
+                "summary": f"Get {label}",
+                "operationId": f"get{base}",
+                "parameters": id_param,
                 "responses": {"200": {"description": "the record", **_json(base)}, **_errors(404)},
             },
             "patch": {
-                "tags": tag, "summary": f"Update {label}", "operationId": f"update{base}",
+                "tags": tag,
+                "summary": f"Update {label}",
+                "operationId": f"update{base}",
                 "parameters": [*id_param, if_match],
                 "requestBody": {"required": True, **_json(f"{base}Patch")},
-                "responses": {"200": {"description": "updated", **_json(base)}, **_errors(404, 409, 412, 422)},
+                "responses": {
+                    "200": {"description": "updated", **_json(base)},
+                    **_errors(404, 409, 412, 422),
+                },
             },
             "delete": {
-                "tags": tag, "summary": f"Delete {label}", "operationId": f"delete{base}",
+                "tags": tag,
+                "summary": f"Delete {label}",
+                "operationId": f"delete{base}",
                 "parameters": [*id_param, if_match],
                 "responses": {"204": {"description": "deleted"}, **_errors(404, 409, 412)},
             },
         },
-    }  # fmt: skip
+    }
 
 
 def _system_paths() -> dict[str, Any]:
     def op(summary: str, method_id: str, **extra: Any) -> dict[str, Any]:
-        return {"tags": ["meta"], "summary": summary, "operationId": method_id,
-                "responses": {"200": {"description": "ok", **_json()}, **_errors(400, 404, 409, 422)}, **extra}  # fmt: skip
+        return {
+            "tags": ["meta"],
+            "summary": summary,
+            "operationId": method_id,
+            "responses": {"200": {"description": "ok", **_json()}, **_errors(400, 404, 409, 422)},
+            **extra,
+        }
 
     definition_params = [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in ("app", "kind", "name")
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+        for n in ("app", "kind", "name")
     ]
     body = {"required": True, **_json()}
     return {
@@ -168,24 +205,70 @@ def _system_paths() -> dict[str, Any]:
         "/api/meta/apps": {"get": op("Apps and their entities", "listApps")},
         "/api/meta/versions": {"get": op("Published versions", "listVersions")},
         "/api/meta/versions/{version}": {
-            "get": op("Every definition of one version", "getVersion",
-                      parameters=[{"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}}])
+            "get": op(
+                "Every definition of one version",
+                "getVersion",
+                parameters=[
+                    {
+                        "name": "version",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                ],
+            )
         },
         "/api/meta/definitions/{app}/{kind}/{name}": {
-            "get": op("One definition (published, ?draft=1 or ?version=N)", "getDefinition", parameters=definition_params),
-            "put": op("Store a definition in the draft (JSON or YAML)", "putDefinition", parameters=definition_params,
-                      requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}},
-                                                                  "application/yaml": {"schema": {"type": "string"}}}}),
-            "delete": op("Remove a definition in the draft", "deleteDefinition", parameters=definition_params),
+            "get": op(
+                "One definition (published, ?draft=1 or ?version=N)",
+                "getDefinition",
+                parameters=definition_params,
+            ),
+            "put": op(
+                "Store a definition in the draft (JSON or YAML)",
+                "putDefinition",
+                parameters=definition_params,
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "application/yaml": {"schema": {"type": "string"}},
+                    },
+                },
+            ),
+            "delete": op(
+                "Remove a definition in the draft", "deleteDefinition", parameters=definition_params
+            ),
         },
-        "/api/meta/draft": {"get": op("Pending draft changes", "getDraft"),
-                            "delete": op("Discard the draft", "discardDraft")},
+        "/api/meta/draft": {
+            "get": op("Pending draft changes", "getDraft"),
+            "delete": op("Discard the draft", "discardDraft"),
+        },
         "/api/meta/diff": {"get": op("Semantic diff (?from=N&to=M|draft)", "diff")},
-        "/api/meta/dry-run": {"post": op("What publishing the draft would do to stored data", "dryRun")},
-        "/api/meta/publish": {"post": op("Publish the draft: {message, force}", "publish", requestBody=body)},
-        "/api/meta/rollback": {"post": op("Publish an old version's content: {version, message}", "rollback",
-                                          requestBody=body)},
+        "/api/meta/dry-run": {
+            "post": op("What publishing the draft would do to stored data", "dryRun")
+        },
+        "/api/meta/publish": {
+            "post": op("Publish the draft: {message, force}", "publish", requestBody=body)
+        },
+        "/api/meta/rollback": {
+            "post": op(
+                "Publish an old version's content: {version, message}", "rollback", requestBody=body
+            )
+        },
         "/api/files": {"post": op("Upload a file (multipart field `file`)", "uploadFile")},
-        "/api/files/{file_id}": {"get": op("Download a file", "downloadFile", parameters=[
-            {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
-    }  # fmt: skip
+        "/api/files/{file_id}": {
+            "get": op(
+                "Download a file",
+                "downloadFile",
+                parameters=[
+                    {
+                        "name": "file_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+            )
+        },
+    }

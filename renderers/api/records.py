@@ -26,7 +26,9 @@ async def list_records(request: Request) -> Response:
 
     def run() -> records.Page:
         with runtime.engine.connect() as conn:
-            return records.list_records(conn, entity, query, principal_of(request), settings.count_limit)
+            return records.list_records(
+                conn, entity, query, principal_of(request), settings.count_limit
+            )
 
     page = await run_in_threadpool(run)
     return JSON({"items": page.items, "next_cursor": page.next_cursor, "count": page.count})
@@ -36,7 +38,9 @@ async def create_record(request: Request) -> Response:
     runtime = _runtime(request)
     entity = entity_of(runtime.require_catalog(), request)
     body = await read_body(request)
-    record = await run_in_threadpool(records.create_record, runtime.engine, entity, body, principal_of(request))
+    record = await run_in_threadpool(
+        records.create_record, runtime.engine, entity, body, principal_of(request)
+    )
     location = f"/api/{entity.app}/{entity.name}/{record['id']}"
     return JSON(record, status_code=201, headers={"Location": location, "ETag": _etag(record)})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -56,6 +57,6 @@ def entity_of(catalog: Catalog, request: Request) -> CompiledEntity:
 
 def record_id_of(request: Request) -> int:
     raw = request.path_params["id"]
-    if not raw.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
         raise NotFound(f"no record {raw}")
     return int(raw)

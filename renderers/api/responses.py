@@ -44,8 +44,12 @@ class JSON(Response):
         return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSON:
-    return JSON({"error": {"code": code, "message": message, "details": details or []}}, status_code=status)
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> JSON:
+    return JSON(
+        {"error": {"code": code, "message": message, "details": details or []}}, status_code=status
+    )
 
 
 async def anju_error(_request: Request, exc: Exception) -> Response:
@@ -55,10 +59,14 @@ async def anju_error(_request: Request, exc: Exception) -> Response:
 
 async def http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc.detail))
+    return error_response(
+        exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc.detail)
+    )
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """Log the trace for operators; the client learns only that it failed."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "internal error; the operators can find it in the log")
+    return error_response(
+        500, "internal_error", "internal error; the operators can find it in the log"
+    )
