@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from engine.catalog import CompiledEntity
 from engine.principal import Principal
+from engine.records.writing import new_row_stamp
 
 
 def next_id(conn: sa.Connection, entity: CompiledEntity) -> int:
@@ -21,16 +21,7 @@ def insert_rows(
     """Insert rows already known to be valid (generated or checked elsewhere)."""
     if not rows:
         return 0
-    now = datetime.now(UTC)
-    system = {
-        "created_at": now,
-        "created_by": principal.username,
-        "updated_at": now,
-        "updated_by": principal.username,
-        "row_version": 1,
-        "org_id": principal.org_id,
-        "def_version": entity.version,
-    }
+    system = new_row_stamp(entity, principal)
     names = [n for n in entity.fields]
     conn.execute(
         entity.table.insert(),

@@ -41,8 +41,19 @@ def create_record(
     engine: sa.Engine, entity: CompiledEntity, body: bytes | dict[str, Any], principal: Principal
 ) -> dict[str, Any]:
     values, _ = validate_input(entity.create_model, body)
+    system = new_row_stamp(entity, principal)
+    with engine.begin() as conn:
+        _check_storable(conn, entity, values)
+        _check_links(conn, entity, values)
+        _check_unique(conn, entity, values, None)
+        result = _write(conn, entity.table.insert().values(**values, **system))
+        return get_record(conn, entity, result.inserted_primary_key[0], principal)
+
+
+def new_row_stamp(entity: CompiledEntity, principal: Principal) -> dict[str, Any]:
+    """The system columns of a row being created now by `principal`."""
     now = datetime.now(UTC)
-    system = {
+    return {
         "created_at": now,
         "created_by": principal.username,
         "updated_at": now,
@@ -51,12 +62,6 @@ def create_record(
         "org_id": principal.org_id,
         "def_version": entity.version,
     }
-    with engine.begin() as conn:
-        _check_storable(conn, entity, values)
-        _check_links(conn, entity, values)
-        _check_unique(conn, entity, values, None)
-        result = _write(conn, entity.table.insert().values(**values, **system))
-        return get_record(conn, entity, result.inserted_primary_key[0], principal)
 
 
 def update_record(
