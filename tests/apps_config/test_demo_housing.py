@@ -25,7 +25,8 @@ from metamodel.fields import (
     TextField,
 )
 from metamodel.loader import build_definitions, read_folder
-from plugins.builtin.demo_housing import BATCH_SIZE, generate
+from plugins.builtin.demo_common import BATCH_SIZE
+from plugins.builtin.demo_housing import generate
 
 APPS_CONFIG = Path(__file__).resolve().parents[2] / "apps_config"
 UNITS = 200

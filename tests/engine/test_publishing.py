@@ -17,10 +17,6 @@ from metamodel import store
 from renderers.app import create_app
 from tests.definitions import Folder, entity, estate, write_folder
 
-# engine/schema_migration.py adds columns with the deprecated `Column.copy()`;
-# tests/engine/test_schema_migration.py shows that warning, the tests here look past it.
-pytestmark = pytest.mark.filterwarnings("ignore:The Column.copy:DeprecationWarning")
-
 BUILDINGS = "/api/estate/building"
 UNITS = "/api/estate/unit"
 

@@ -10,10 +10,6 @@ from starlette.testclient import TestClient
 
 from tests.definitions import entity, estate, to_yaml
 
-# engine/schema_migration.py adds columns with the deprecated `Column.copy()`;
-# tests/engine/test_schema_migration.py shows that warning, the tests here look past it.
-pytestmark = pytest.mark.filterwarnings("ignore:The Column.copy:DeprecationWarning")
-
 UNIT_URL = "/api/meta/definitions/estate/entity/unit"
 YAML = {"content-type": "application/yaml"}
 
