@@ -189,10 +189,10 @@ def _condition(column: sa.ColumnElement[Any], operator: str, value: Any) -> sa.C
             return column >= value
         case "in":
             return column.in_(value)
-        case "contains":
-            return column.contains(value, autoescape=True)
+        case "contains":  # case-insensitive on every database, as SQLite's LIKE is
+            return column.icontains(value, autoescape=True)
         case "startswith":
-            return column.startswith(value, autoescape=True)
+            return column.istartswith(value, autoescape=True)
         case "isnull":
             return column.is_(None) if value else column.is_not(None)
     raise ValueError(operator)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from starlette.testclient import TestClient
 
 from tests.definitions import entity, estate, to_yaml
-
-# engine/schema_migration.py adds columns with the deprecated `Column.copy()`;
-# tests/engine/test_schema_migration.py shows that warning, the story here looks past it.
-pytestmark = pytest.mark.filterwarnings("ignore:The Column.copy:DeprecationWarning")
 
 UNIT_DEFINITION = "/api/meta/definitions/estate/entity/unit"
 UNITS = "/api/estate/unit"

@@ -286,3 +286,11 @@ def test_upload_without_a_file_field_answers_422(client: TestClient) -> None:
 
 def test_unknown_file_answers_404(client: TestClient) -> None:
     assert_error(client.get(f"/api/files/{'0' * 32}"), 404, "not_found")
+
+
+@pytest.mark.parametrize("operator", ["contains", "startswith"])
+def test_text_filters_ignore_case_on_every_database(client: TestClient, operator: str) -> None:
+    for code, notes in (("A-1", "Boiler room"), ("B-2", "boiler checked"), ("C-3", "roof")):
+        assert client.post(UNITS, json={"code": code, "notes": notes}).status_code == 201
+    response = client.get(UNITS, params={f"notes__{operator}": "bOILER", "sort": "code"})
+    assert [item["code"] for item in response.json()["items"]] == ["A-1", "B-2"]
