@@ -11,6 +11,8 @@ from pathlib import Path
 import yaml
 
 from engine.errors import AnjuError
+from engine.publishing import Plan
+from engine.runtime import Runtime
 from engine.settings import Settings
 
 
@@ -73,9 +75,7 @@ def _detail(detail: dict) -> str:
     return f"{detail.get('path')}: {detail.get('message')}"
 
 
-def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
-    from engine.runtime import Runtime
-
+def _runtime(settings: Settings) -> Runtime:
     runtime = Runtime.create(settings)
     runtime.start()
     return runtime
@@ -180,7 +180,7 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_plan(proposal) -> None:  # type: ignore[no-untyped-def]
+def _print_plan(proposal: Plan) -> None:
     base = proposal.base.version if proposal.base else "nothing"
     if not proposal.changes:
         print(f"no changes against published version {base}")

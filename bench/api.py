@@ -133,22 +133,29 @@ def _sample(env: dict[str, str]) -> tuple[list[int], int]:
         "    m = c.execute(sa.text('select max(id) from housing_stock__housing_unit')).scalar()\n"
         "print(','.join(map(str, d))); print(m)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    )
-    first, second = out.stdout.strip().splitlines()[-2:]
+    first, second = _python(env, code)[-2:]
     return [int(x) for x in first.split(",") if x], int(second)
 
 
 def _wrk(base: str, lua: str, duration: int, connections: int) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(lua)
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, base],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+        script.flush()
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "--latency",
+                "-s",
+                script.name,
+                base,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
@@ -178,10 +185,15 @@ def _time_publish(env: dict[str, str]) -> float:
         "t = time.perf_counter(); rt.publish_contents(contents, 'bench', 'bench: add a field')\n"
         "print(time.perf_counter() - t)\n"
     )
+    return round(float(_python(env, code)[-1]), 2)
+
+
+def _python(env: dict[str, str], code: str) -> list[str]:
+    """Run `code` in a fresh interpreter on the benchmark's data folder; its output lines."""
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
-    return round(float(out.stdout.strip().splitlines()[-1]), 2)
+    return out.stdout.strip().splitlines()
 
 
 def _free_port() -> int:

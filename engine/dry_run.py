@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from engine.catalog import Catalog, CompiledEntity
 from engine.tables import storage_signature
-from engine.values import ConversionError, convert
+from engine.values import ConversionError, convert, to_json
 from metamodel.fields import EnumField, FieldDefinition, StringField
 
 SAMPLE = 20
@@ -131,7 +131,7 @@ def _check_conversion(
         try:
             values.append((row_id, convert(spec, raw)))
         except ConversionError as exc:
-            failed.append({"id": row_id, "value": _plain(raw), "reason": str(exc)})
+            failed.append({"id": row_id, "value": to_json(raw), "reason": str(exc)})
     if name in after.references:
         target = after.references[name].table
         known = set(conn.execute(sa.select(target.c.id)).scalars())
@@ -143,7 +143,7 @@ def _check_conversion(
         seen: dict[Any, int] = {}
         for _, value in values:
             seen[value] = seen.get(value, 0) + 1
-        collisions = [{"value": _plain(v), "rows": n} for v, n in seen.items() if n > 1]
+        collisions = [{"value": to_json(v), "rows": n} for v, n in seen.items() if n > 1]
         if collisions:
             message = (
                 f"converted to {new_type}, {len(collisions)} values would occur more than once"
@@ -243,7 +243,7 @@ def _check_duplicates(
     groups = conn.execute(query).all()
     if groups:
         sample = [
-            {**{f: _plain(v) for f, v in zip(fields, g[:-1], strict=True)}, "rows": g[-1]}
+            {**{f: to_json(v) for f, v in zip(fields, g[:-1], strict=True)}, "rows": g[-1]}
             for g in groups[:SAMPLE]
         ]
         message = f"cannot be made unique: {len(groups)} values occur more than once"
@@ -268,15 +268,9 @@ def _report_rows(
         sample = conn.execute(
             sa.select(table.c.id, table.c[name]).where(condition).limit(SAMPLE)
         ).all()
-        rows = [{"id": i, "value": _plain(v)} for i, v in sample]
+        rows = [{"id": i, "value": to_json(v)} for i, v in sample]
         report.findings.append(Finding("warning", path, f"{count} {message}", name, count, rows))
 
 
 def _count(conn: Connection, table: sa.Table) -> int:
     return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0
-
-
-def _plain(value: Any) -> Any:
-    from engine.values import to_json
-
-    return to_json(value)

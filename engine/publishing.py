@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from engine.catalog import Catalog, compile_catalog
 from engine.dry_run import DryRunReport, dry_run
-from engine.errors import AnjuError, Conflict, NotFound, ValidationFailed
+from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.schema_migration import MigrationLog, migrate_schema
 from metamodel import store
 from metamodel.definitions import Definitions, Key
@@ -131,14 +131,3 @@ def version_contents(conn: Connection, version: int) -> Contents:
     if store.get_version(conn, version) is None:
         raise NotFound(f"no definitions version {version}")
     return store.read_contents(conn, version)
-
-
-__all__ = [
-    "AnjuError",
-    "Plan",
-    "PublishResult",
-    "draft_contents",
-    "plan",
-    "publish",
-    "version_contents",
-]

@@ -15,7 +15,13 @@ import sqlalchemy as sa
 from engine.catalog import Catalog, compile_catalog
 from engine.database import create_database_engine
 from engine.errors import Conflict
-from engine.publishing import PublishResult, definitions_from_contents, invalid_definitions, publish
+from engine.publishing import (
+    Contents,
+    PublishResult,
+    definitions_from_contents,
+    invalid_definitions,
+    publish,
+)
 from engine.settings import Settings
 from engine.system_schema import upgrade_system_schema
 from metamodel import store
@@ -75,14 +81,19 @@ class Runtime:
         return compile_catalog(version, definitions_from_contents(contents))
 
     def publish_contents(
-        self, contents, author: str, message: str, force: bool = False, clear_draft: bool = False
-    ) -> PublishResult:  # type: ignore[no-untyped-def]
+        self,
+        contents: Contents,
+        author: str,
+        message: str,
+        force: bool = False,
+        clear_draft: bool = False,
+    ) -> PublishResult:
         result = publish(self.engine, self.catalog(), contents, author, message, force, clear_draft)
         with self._lock:
             self._catalog = result.plan.catalog
         return result
 
-    def folder_contents(self):  # type: ignore[no-untyped-def]
+    def folder_contents(self) -> Contents:
         """The definitions in `apps_config/`, checked; errors name file, line and path."""
         try:
             return build_definitions(read_folder(self.settings.apps_config)).contents

@@ -54,7 +54,7 @@ def migrate_schema(conn: Connection, old: Catalog | None, new: Catalog) -> Migra
                 kept = kept_column_name(name, new.version, "removed")
                 operations.alter_column(entity.table.name, name, new_column_name=kept)
                 log.add(f"{entity.path}: removed field {name}; column kept as {kept}")
-    _apply_comparison(conn, operations, new, old, log)
+    _apply_comparison(conn, operations, new, log)
     return log
 
 
@@ -137,7 +137,7 @@ def _batches(conn: Connection, t: sa.TableClause, source: str) -> Iterator[list[
 
 
 def _apply_comparison(
-    conn: Connection, operations: Operations, new: Catalog, old: Catalog | None, log: MigrationLog
+    conn: Connection, operations: Operations, new: Catalog, log: MigrationLog
 ) -> None:
     ours = {table.name for table in new.metadata.tables.values()}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -76,7 +77,7 @@ def build_table(
     columns: list[sa.Column] = system_columns()  # type: ignore[type-arg]
     indexes: list[sa.Index] = []
     for field_name, spec in entity.fields.items():
-        args: list[object] = []
+        args: list[Any] = []
         if isinstance(spec, ReferenceField):
             target_app, target = definitions.resolve(app, spec.entity)  # type: ignore[misc]
             args.append(sa.ForeignKey(f"{table_name(target_app, target.name)}.id"))

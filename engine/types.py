@@ -25,6 +25,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
     def __init__(self, precision: int = 18, scale: int = 2) -> None:
         super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.precision = precision
         self.scale = scale
         self.quantum = Decimal(1).scaleb(-scale)
         self.float_format = f".{scale}f"
@@ -32,7 +33,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(sa.Numeric(asdecimal=False))
-        return dialect.type_descriptor(sa.Numeric(self.impl.precision, self.scale))
+        return dialect.type_descriptor(sa.Numeric(self.precision, self.scale))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:

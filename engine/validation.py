@@ -47,7 +47,10 @@ class RecordInput(BaseModel):
 
 def field_annotation(spec: FieldDefinition) -> Any:
     """The Python type, with its constraints, that a field's input must satisfy."""
-    meta = {"title": pick(spec.label, "en"), "description": pick(spec.help, "en") or None}
+    meta: dict[str, Any] = {
+        "title": pick(spec.label, "en"),
+        "description": pick(spec.help, "en") or None,
+    }
     match spec:
         case StringField():
             constraints = StringConstraints(
@@ -61,9 +64,15 @@ def field_annotation(spec: FieldDefinition) -> Any:
             high = INT64_MAX if spec.max is None else min(spec.max, INT64_MAX)
             return Annotated[int, Field(ge=low, le=high, strict=True, **meta)]
         case DecimalField():
-            bounds = {"ge": spec.min, "le": spec.max}
-            digits = {"max_digits": spec.precision, "decimal_places": spec.scale}
-            return Annotated[Decimal, Field(**bounds, **digits, allow_inf_nan=False, **meta)]
+            limits = Field(
+                ge=spec.min,
+                le=spec.max,
+                max_digits=spec.precision,
+                decimal_places=spec.scale,
+                allow_inf_nan=False,
+                **meta,
+            )
+            return Annotated[Decimal, limits]
         case DateField():
             return Annotated[date, Field(ge=spec.min, le=spec.max, **meta)]
         case EnumField():

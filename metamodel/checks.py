@@ -59,8 +59,8 @@ def _check_entity(
         path = ("fields", name)
         if name in SYSTEM_COLUMNS:
             error(path, f"{name!r} is a system column; choose another field name")
-        for message in _field_problems(spec):
-            error(path + (message[0],), message[1])
+        for key_name, problem in _field_problems(spec):
+            error(path + (key_name,), problem)
         if isinstance(spec, ReferenceField) and definitions.resolve(app_name, spec.entity) is None:
             error(path + ("entity",), f"reference to unknown entity {spec.entity!r}")
         if (spec.unique or spec.index) and isinstance(spec, JsonField):
@@ -69,14 +69,12 @@ def _check_entity(
     if entity.title_field and entity.title_field not in entity.fields:
         error(("title_field",), f"unknown field {entity.title_field!r}")
     for i, name in enumerate(entity.search_fields):
-        spec = entity.fields.get(name)
-        if spec is None:
+        searched = entity.fields.get(name)
+        if searched is None:
             error(("search_fields", i), f"unknown field {name!r}")
-        elif not isinstance(spec, StringField | TextField):
-            error(
-                ("search_fields", i),
-                f"{name!r} is a {spec.type} field; text search needs string or text",
-            )
+        elif not isinstance(searched, StringField | TextField):
+            message = f"{name!r} is a {searched.type} field; text search needs string or text"
+            error(("search_fields", i), message)
     for i, term in enumerate(entity.default_sort):
         if term.lstrip("-") not in known:
             error(("default_sort", i), f"unknown field {term.lstrip('-')!r}")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator
 
@@ -24,7 +25,7 @@ Labels = Annotated[
 ]
 
 
-def pick(labels: dict[str, str] | None, language: str, fallback: str = "") -> str:
+def pick(labels: Mapping[Any, str] | None, language: str, fallback: str = "") -> str:
     """The label in `language`, else the other language, else `fallback`."""
     if not labels:
         return fallback

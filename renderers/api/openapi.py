@@ -113,7 +113,7 @@ def _errors(*codes: int) -> dict[str, Any]:
 def _entity_paths(entity: CompiledEntity, base: str) -> dict[str, Any]:
     label = pick(entity.definition.label, "en", entity.name)
     tag = [entity.app]
-    filters = [
+    filters: list[dict[str, Any]] = [
         {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "text search"},
         {
             "name": "sort",
