@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from engine.expressions.sqlite_functions import SQLITE_FUNCTIONS
 from engine.settings import Settings
 
 
@@ -45,6 +46,8 @@ def _sqlite_engine(url: sa.URL, echo: bool) -> Engine:
         ):
             dbapi_connection.execute(f"PRAGMA {pragma}")
         dbapi_connection.create_function("regexp", 2, _regexp, deterministic=True)
+        for name, (arity, function) in SQLITE_FUNCTIONS.items():
+            dbapi_connection.create_function(name, arity, function, deterministic=True)
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:

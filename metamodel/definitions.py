@@ -1,4 +1,4 @@
-"""A checked set of definitions: every app with its entities, forms and roles."""
+"""A checked set of definitions: every app with its entities, forms, roles and calendars."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metamodel.fields import ReferenceField
-from metamodel.models import App, Entity, Form, Roles
+from metamodel.models import App, Calendar, Entity, Form, Roles
 
 Key = tuple[str, str, str]  # (app, kind, name)
 
@@ -18,6 +18,7 @@ class AppDefinitions:
     entities: dict[str, Entity] = field(default_factory=dict)
     forms: dict[str, Form] = field(default_factory=dict)
     roles: Roles = field(default_factory=Roles)
+    calendars: dict[str, Calendar] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,3 +51,13 @@ class Definitions:
                     resolved = self.resolve(source_app, spec.entity)
                     if resolved and resolved[0] == app_name and resolved[1].name == entity_name:
                         yield source_app, entity, field_name, spec
+
+    def calendar(self, app_name: str, name: str = "default") -> tuple[str, Calendar] | None:
+        """The calendar `name` of `app_name`, else the first app's calendar of that name."""
+        own = self.apps.get(app_name)
+        if own is not None and name in own.calendars:
+            return app_name, own.calendars[name]
+        for other_name, other in self.apps.items():
+            if name in other.calendars:
+                return other_name, other.calendars[name]
+        return None

@@ -25,12 +25,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Expression = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
 class FieldBase(Strict):
     label: Labels = {}
     help: Labels = {}
     required: bool = False
     unique: bool = False
     index: bool = False
+    computed: Expression | None = None
+    """An expression: the field is read-only, recomputed on every write (or on read if
+    `virtual`)."""
+    virtual: bool = False
+    default_expression: Expression | None = None
+    """An expression for the value of a field a new record leaves out."""
 
 
 class StringField(FieldBase):

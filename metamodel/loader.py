@@ -19,7 +19,7 @@ from metamodel.checks import check_definitions
 from metamodel.definitions import AppDefinitions, Definitions, Key
 from metamodel.errors import DefinitionError, DefinitionsInvalid, join_path
 from metamodel.fields import FIELD_TYPES
-from metamodel.models import KIND_FOLDERS, KIND_MODELS, App, Entity, Form, Roles
+from metamodel.models import KIND_FOLDERS, KIND_MODELS, App, Calendar, Entity, Form, Roles
 from metamodel.sources import SourceText, parse_text
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -245,5 +245,7 @@ def _assemble(
             bundle.forms[name] = model
         elif isinstance(model, Roles):
             bundle.roles = model
+        elif isinstance(model, Calendar):
+            bundle.calendars[name] = model
         contents[key] = canonical(model)
     return Definitions(apps=dict(sorted(apps.items())), contents=dict(sorted(contents.items())))

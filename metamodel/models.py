@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from metamodel.fields import FieldDefinition, Name, Strict
+from metamodel.fields import Expression, FieldDefinition, Name, Strict
 from metamodel.labels import Labels
 
 RESERVED_NAMES = frozenset({"api", "meta", "auth", "studio", "audit", "inbox", "static", "-"})
@@ -37,6 +38,22 @@ class Index(Strict):
     unique: bool = False
 
 
+class Relation(Strict):
+    """A to-many relation: the records of `entity` whose reference `field` points here."""
+
+    entity: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*\.)?[a-z][a-z0-9_]*$")]
+    field: Name
+    label: Labels = {}
+
+
+class Rule(Strict):
+    """A validation rule: when `when` holds, the record is refused with `message`."""
+
+    when: Expression
+    message: Annotated[Labels, Field(min_length=1)]
+    field: str | None = None  # the field the message belongs to, if one
+
+
 class Entity(Strict):
     """`entities/<name>.yaml`: a kind of record, served as one SQL table and one API resource."""
 
@@ -48,12 +65,23 @@ class Entity(Strict):
     title_field: str | None = None
     search_fields: list[str] = []
     default_sort: list[str] = []
+    relations: dict[Name, Relation] = {}
+    rules: list[Rule] = []
 
 
 class FormSection(Strict):
     title: Labels = {}
     columns: int = Field(default=1, ge=1, le=4)
     fields: Annotated[list[str], Field(min_length=1)]
+    visible: Expression | None = None
+
+
+class FormField(Strict):
+    """Conditions re-evaluated as the user fills the form."""
+
+    visible: Expression | None = None
+    readonly: Expression | None = None
+    required: Expression | None = None
 
 
 class Form(Strict):
@@ -63,6 +91,7 @@ class Form(Strict):
     entity: str
     label: Labels = {}
     sections: Annotated[list[FormSection], Field(min_length=1)]
+    fields: dict[Name, FormField] = {}
 
 
 class Role(Strict):
@@ -77,10 +106,28 @@ class Roles(Strict):
     roles: dict[Name, Role] = {}
 
 
+class Holiday(Strict):
+    start: date
+    end: date | None = None  # the last day off, when the holiday spans several
+    label: Labels = {}
+
+
+class Calendar(Strict):
+    """`calendars/<name>.yaml`: working days for `working_days_between` and timers; the
+    calendar named `default` is the one expressions use."""
+
+    name: Name
+    label: Labels = {}
+    weekend: list[Annotated[int, Field(ge=1, le=7)]] = [6, 7]  # ISO weekdays
+    holidays: list[Holiday] = []
+    workdays: list[date] = []  # weekend days worked in exchange for a holiday (调休)
+
+
 KIND_MODELS: dict[str, type[BaseModel]] = {
     "app": App,
     "entity": Entity,
     "form": Form,
     "roles": Roles,
+    "calendar": Calendar,
 }
-KIND_FOLDERS = {"entity": "entities", "form": "forms"}
+KIND_FOLDERS = {"entity": "entities", "form": "forms", "calendar": "calendars"}
