@@ -22,7 +22,7 @@ def insert_rows(
     if not rows:
         return 0
     system = new_row_stamp(entity, principal)
-    names = [n for n in entity.fields]
+    names = list(entity.stored_fields)
     conn.execute(
         entity.table.insert(),
         [{**system, **{n: row.get(n) for n in names}, "id": row["id"]} for row in rows],

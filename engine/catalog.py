@@ -1,4 +1,5 @@
-"""The catalog: one definition version compiled into tables, input models and relations.
+"""The catalog: one definition version compiled into tables, input models, relations and
+expressions.
 
 A catalog is immutable; publishing builds a new one and swaps it in, so a request keeps
 the catalog it started with.
@@ -8,14 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter
 
+from engine.expressions import FunctionRegistry, SqlContext, builtin_functions
+from engine.expressions.calendar import WorkingCalendar
+from engine.expressions.definitions import EntityExpressions, FormExpressions, compile_definitions
 from engine.tables import build_table
-from engine.validation import RecordInput, build_input_models
+from engine.validation import RecordInput, build_input_models, field_annotation
 from metamodel.definitions import Definitions
 from metamodel.fields import FieldDefinition, ReferenceField, StringField, TextField
 from metamodel.models import SYSTEM_COLUMNS, Entity
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class CatalogOptions:
+    """What an app instance adds to its definitions: its functions and its time zone."""
+
+    functions: FunctionRegistry = field(default_factory=builtin_functions)
+    timezone: str = DEFAULT_TIMEZONE
 
 
 @dataclass(frozen=True)
@@ -35,8 +51,11 @@ class CompiledEntity:
     table: sa.Table
     create_model: type[RecordInput]
     patch_model: type[RecordInput]
+    expressions: EntityExpressions = field(default_factory=EntityExpressions)
+    calendar: WorkingCalendar | None = None
     references: dict[str, CompiledEntity] = field(default_factory=dict)
     referrers: list[Referrer] = field(default_factory=list)
+    catalog: Catalog | None = None  # the catalog this entity belongs to, set once built
 
     @property
     def name(self) -> str:
@@ -50,20 +69,48 @@ class CompiledEntity:
     def fields(self) -> dict[str, FieldDefinition]:
         return self.definition.fields
 
+    @cached_property
+    def stored_fields(self) -> dict[str, FieldDefinition]:
+        """Fields with a column: all but the virtual ones."""
+        return {n: s for n, s in self.definition.fields.items() if not s.virtual}
+
     @property
     def columns(self) -> list[str]:
-        return [*SYSTEM_COLUMNS[:-1], *self.definition.fields]
+        return [*SYSTEM_COLUMNS[:-1], *self.stored_fields]
 
     @cached_property
     def select_columns(self) -> list[sa.ColumnElement]:  # type: ignore[type-arg]
-        """The columns every read returns, built once per catalog."""
+        """The stored columns every read returns, built once per catalog."""
         return [self.table.c[name] for name in self.columns]
+
+    @cached_property
+    def value_adapters(self) -> dict[str, TypeAdapter[Any]]:
+        """Checks for the values the engine computes: computed fields, expression defaults."""
+        names = [*self.expressions.computed, *self.expressions.defaults]
+        return {name: TypeAdapter(field_annotation(self.fields[name])) for name in names}
+
+    def virtual_columns(self, context: SqlContext) -> list[sa.ColumnElement[Any]]:
+        """Virtual fields as SQL, labelled by name; built per query for today's date."""
+        return [
+            expression.sql(self.table, context).label(name)
+            for name, expression in self.expressions.virtual.items()
+        ]
+
+    def column(self, name: str, context: SqlContext) -> sa.ColumnElement[Any]:
+        """A stored column, or a virtual field's SQL, to filter or sort by."""
+        virtual = self.expressions.virtual.get(name)
+        return virtual.sql(self.table, context) if virtual else self.table.c[name]
+
+    def has_field(self, name: str) -> bool:
+        return name in self.table.c or name in self.expressions.virtual
 
     @property
     def search_fields(self) -> list[str]:
         if self.definition.search_fields:
             return self.definition.search_fields
-        return [n for n, s in self.fields.items() if isinstance(s, StringField | TextField)][:3]
+        return [n for n, s in self.stored_fields.items() if isinstance(s, StringField | TextField)][
+            :3
+        ]
 
 
 @dataclass(frozen=True)
@@ -72,18 +119,44 @@ class Catalog:
     definitions: Definitions
     metadata: sa.MetaData
     entities: dict[tuple[str, str], CompiledEntity]
+    forms: dict[tuple[str, str], FormExpressions] = field(default_factory=dict)
+    options: CatalogOptions = field(default_factory=CatalogOptions)
 
     def entity(self, app: str, name: str) -> CompiledEntity | None:
         return self.entities.get((app, name))
 
+    def table_of(self, path: str) -> sa.Table:
+        """The table of "app.entity", as expressions name entities."""
+        return self.by_path(path).table
 
-def compile_catalog(version: int, definitions: Definitions) -> Catalog:
+    def by_path(self, path: str) -> CompiledEntity:
+        app, _, name = path.partition(".")
+        return self.entities[(app, name)]
+
+
+def compile_catalog(
+    version: int, definitions: Definitions, options: CatalogOptions | None = None
+) -> Catalog:
+    options = options or CatalogOptions()
+    expressions = compile_definitions(definitions, options.functions)
+    assert not expressions.problems, "definitions are checked before they are compiled"
     metadata = sa.MetaData()
     entities: dict[tuple[str, str], CompiledEntity] = {}
     for app, entity in definitions.entities():
         table = build_table(metadata, definitions, app, entity)
         create, patch = build_input_models(app, entity)
-        entities[(app, entity.name)] = CompiledEntity(version, app, entity, table, create, patch)
+        located = definitions.calendar(app)
+        calendar = expressions.calendars.get(f"{located[0]}.default") if located else None
+        entities[(app, entity.name)] = CompiledEntity(
+            version,
+            app,
+            entity,
+            table,
+            create,
+            patch,
+            expressions.entities[(app, entity.name)],
+            calendar,
+        )
     for compiled in entities.values():
         for field_name, spec in compiled.fields.items():
             if isinstance(spec, ReferenceField):
@@ -91,4 +164,7 @@ def compile_catalog(version: int, definitions: Definitions) -> Catalog:
                 target_entity = entities[(target_app, target.name)]
                 compiled.references[field_name] = target_entity
                 target_entity.referrers.append(Referrer(compiled, field_name, spec.on_delete))
-    return Catalog(version, definitions, metadata, entities)
+    catalog = Catalog(version, definitions, metadata, entities, expressions.forms, options)
+    for compiled in entities.values():
+        compiled.catalog = catalog
+    return catalog

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import NotFound
+from engine.expressions.definitions import load_definitions
 from engine.publishing import Contents, draft_contents, invalid_definitions
 from engine.runtime import Runtime
 from metamodel import store
 from metamodel.definitions import Key
 from metamodel.errors import DefinitionsInvalid
-from metamodel.loader import Document, build_definitions, display_file, document_from_content
+from metamodel.loader import Document, display_file, document_from_content
 from metamodel.models import KIND_MODELS
 from metamodel.sources import parse_text
 
@@ -61,7 +62,7 @@ def _checked(contents: Contents, key: Key | None, submitted: Document | None) ->
     if submitted is not None:
         documents.append(submitted)
     try:
-        definitions = build_definitions(documents)
+        definitions = load_definitions(documents)
     except DefinitionsInvalid as exc:
         raise invalid_definitions(exc) from None
     return definitions.contents[key] if key else {}

@@ -16,6 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.catalog import Catalog, CompiledEntity
+from engine.expressions import NotExpressible
+from engine.principal import SYSTEM
+from engine.records.evaluation import environment, sql_context
 from engine.tables import storage_signature
 from engine.values import ConversionError, convert, to_json
 from metamodel.fields import EnumField, FieldDefinition, StringField
@@ -82,8 +85,8 @@ def _check_entity(
     table = before.table
     total = _count(conn, table)
     add = report.findings.append
-    for name, spec in after.fields.items():
-        old_spec = before.fields.get(name)
+    for name, spec in after.stored_fields.items():
+        old_spec = before.stored_fields.get(name)
         if old_spec is None:
             default = getattr(spec, "default", None)
             if total and default is not None:
@@ -106,11 +109,12 @@ def _check_entity(
             _check_conversion(conn, before, after, name, spec, report)
         else:
             _check_constraints(conn, table, after.path, name, old_spec, spec, report)
-    for name in before.fields.keys() - after.fields.keys():
+    for name in before.stored_fields.keys() - after.stored_fields.keys():
         rows = conn.execute(sa.select(sa.func.count()).where(table.c[name].is_not(None))).scalar()
         message = "field removed; its column is kept (renamed) with the values, no longer served"
         add(Finding("info", after.path, message, name, rows))
     _check_new_unique_indexes(conn, before, after, report)
+    _check_new_rules(conn, before, after, report)
 
 
 def _check_conversion(
@@ -218,6 +222,27 @@ def _check_constraints(
             report.findings.append(Finding("warning", path, message, name, len(bad), bad[:SAMPLE]))
     if new.unique and not old.unique:
         _check_duplicates(conn, table, path, [name], report)
+
+
+def _check_new_rules(
+    conn: Connection, before: CompiledEntity, after: CompiledEntity, report: DryRunReport
+) -> None:
+    """Existing rows that a new or changed validation rule would refuse on their next edit."""
+    old_rules = {rule.when for rule in before.definition.rules}
+    env = environment(None, after, SYSTEM)
+    for rule, expression in after.expressions.rules:
+        if rule.when in old_rules:
+            continue
+        label = f"rule {rule.when!r}"
+        try:
+            with conn.begin_nested():
+                condition = expression.sql_condition(before.table, sql_context(conn, after, env))
+                shown = rule.field if rule.field and rule.field in before.table.c else "id"
+                message = f"rows break the new {label}"
+                _report_rows(conn, before.table, after.path, shown, condition, message, report)
+        except (NotExpressible, sa.exc.DBAPIError, KeyError):
+            message = f"existing rows cannot be checked against the new {label} in the database"
+            report.findings.append(Finding("info", after.path, message, rule.field))
 
 
 def _check_new_unique_indexes(

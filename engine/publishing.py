@@ -9,15 +9,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.catalog import Catalog, compile_catalog
+from engine.catalog import Catalog, CatalogOptions, compile_catalog
 from engine.dry_run import DryRunReport, dry_run
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.expressions import FunctionRegistry
+from engine.expressions.definitions import load_definitions
+from engine.records.recompute import recompute_changed
 from engine.schema_migration import MigrationLog, migrate_schema
 from metamodel import store
 from metamodel.definitions import Definitions, Key
 from metamodel.diff import DefinitionChange, diff_contents
 from metamodel.errors import DefinitionsInvalid
-from metamodel.loader import build_definitions, document_from_content
+from metamodel.loader import document_from_content
 
 Contents = dict[Key, dict[str, Any]]
 
@@ -48,10 +51,12 @@ class PublishResult:
     log: MigrationLog
 
 
-def definitions_from_contents(contents: Contents) -> Definitions:
+def definitions_from_contents(
+    contents: Contents, functions: FunctionRegistry | None = None
+) -> Definitions:
     documents = [document_from_content(*key, content) for key, content in contents.items()]
     try:
-        return build_definitions(documents)
+        return load_definitions(documents, functions)
     except DefinitionsInvalid as exc:
         raise invalid_definitions(exc) from None
 
@@ -61,10 +66,16 @@ def invalid_definitions(exc: DefinitionsInvalid) -> ValidationFailed:
     return ValidationFailed(f"{len(details)} errors in the definitions", details)
 
 
-def plan(conn: Connection, base: Catalog | None, contents: Contents) -> Plan:
-    definitions = definitions_from_contents(contents)
+def plan(
+    conn: Connection,
+    base: Catalog | None,
+    contents: Contents,
+    options: CatalogOptions | None = None,
+) -> Plan:
+    options = options or (base.options if base else CatalogOptions())
+    definitions = definitions_from_contents(contents, options.functions)
     version = (base.version if base else 0) + 1
-    catalog = compile_catalog(version, definitions)
+    catalog = compile_catalog(version, definitions, options)
     published = base.definitions.contents if base else {}
     changes = diff_contents(published, definitions.contents)
     return Plan(base, catalog, definitions.contents, changes, dry_run(conn, base, catalog))
@@ -78,6 +89,7 @@ def publish(
     message: str,
     force: bool = False,
     clear_draft: bool = False,
+    options: CatalogOptions | None = None,
 ) -> PublishResult:
     """Publish `contents` as the next version; refuses blockers, and data loss unless forced."""
     if not message.strip():
@@ -88,7 +100,7 @@ def publish(
         current = store.latest_version(conn)
         if current != (base.version if base else None):
             raise Conflict(f"version {current} was published meanwhile; reload and try again")
-        proposal = plan(conn, base, contents)
+        proposal = plan(conn, base, contents, options)
         if not proposal.changes:
             raise Conflict(f"nothing to publish: the definitions equal version {current}")
         if proposal.report.blocked:
@@ -101,6 +113,8 @@ def publish(
                 _findings(proposal, "data_loss"),
             )
         log = migrate_schema(conn, base, proposal.catalog)
+        for line in recompute_changed(conn, base, proposal.catalog):
+            log.add(line)
         try:
             info = store.write_version(conn, proposal.contents, author, message)
         except sa.exc.IntegrityError:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from engine.catalog import Catalog, compile_catalog
+from engine.catalog import Catalog, CatalogOptions, compile_catalog
 from engine.database import create_database_engine
 from engine.errors import Conflict
+from engine.expressions.definitions import load_definitions
 from engine.publishing import (
     Contents,
     PublishResult,
@@ -26,7 +27,7 @@ from engine.settings import Settings
 from engine.system_schema import upgrade_system_schema
 from metamodel import store
 from metamodel.errors import DefinitionsInvalid
-from metamodel.loader import build_definitions, read_folder
+from metamodel.loader import read_folder
 
 IMPORT_MESSAGE = "Imported apps_config"
 
@@ -35,13 +36,15 @@ IMPORT_MESSAGE = "Imported apps_config"
 class Runtime:
     settings: Settings
     engine: sa.Engine
+    options: CatalogOptions = field(default_factory=CatalogOptions)
     _catalog: Catalog | None = None
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
-        return cls(settings, create_database_engine(settings))
+        options = CatalogOptions(timezone=settings.timezone)
+        return cls(settings, create_database_engine(settings), options)
 
     def start(self) -> None:
         """Upgrade system tables, and import `apps_config/` as version 1 on a new database."""
@@ -78,7 +81,8 @@ class Runtime:
     def load_catalog(self, version: int) -> Catalog:
         with self.engine.connect() as conn:
             contents = store.read_contents(conn, version)
-        return compile_catalog(version, definitions_from_contents(contents))
+        definitions = definitions_from_contents(contents, self.options.functions)
+        return compile_catalog(version, definitions, self.options)
 
     def publish_contents(
         self,
@@ -88,7 +92,16 @@ class Runtime:
         force: bool = False,
         clear_draft: bool = False,
     ) -> PublishResult:
-        result = publish(self.engine, self.catalog(), contents, author, message, force, clear_draft)
+        result = publish(
+            self.engine,
+            self.catalog(),
+            contents,
+            author,
+            message,
+            force,
+            clear_draft,
+            self.options,
+        )
         with self._lock:
             self._catalog = result.plan.catalog
         return result
@@ -96,7 +109,8 @@ class Runtime:
     def folder_contents(self) -> Contents:
         """The definitions in `apps_config/`, checked; errors name file, line and path."""
         try:
-            return build_definitions(read_folder(self.settings.apps_config)).contents
+            folder = read_folder(self.settings.apps_config)
+            return load_definitions(folder, self.options.functions).contents
         except DefinitionsInvalid as exc:
             raise invalid_definitions(exc) from exc
 

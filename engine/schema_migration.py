@@ -49,7 +49,7 @@ def migrate_schema(conn: Connection, old: Catalog | None, new: Catalog) -> Migra
             continue
         live = {c["name"] for c in sa.inspect(conn).get_columns(entity.table.name)}
         _convert_changed_types(conn, operations, before, entity, new.version, live, log)
-        for name in before.fields.keys() - entity.fields.keys():
+        for name in before.stored_fields.keys() - entity.stored_fields.keys():
             if name in live:
                 kept = kept_column_name(name, new.version, "removed")
                 operations.alter_column(entity.table.name, name, new_column_name=kept)
@@ -67,8 +67,8 @@ def _convert_changed_types(
     live: set[str],
     log: MigrationLog,
 ) -> None:
-    for name, spec in after.fields.items():
-        old_spec = before.fields.get(name)
+    for name, spec in after.stored_fields.items():
+        old_spec = before.stored_fields.get(name)
         if old_spec is None or name not in live:
             continue
         if storage_signature(old_spec) == storage_signature(spec):

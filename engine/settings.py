@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     count_limit: int = 10_000
     catalog_check_seconds: float = 1.0
     sql_echo: bool = False
+    timezone: str = "Asia/Shanghai"  # what `today` means in expressions and timers
 
     @property
     def resolved_database_url(self) -> str:

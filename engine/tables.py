@@ -77,6 +77,8 @@ def build_table(
     columns: list[sa.Column] = system_columns()  # type: ignore[type-arg]
     indexes: list[sa.Index] = []
     for field_name, spec in entity.fields.items():
+        if spec.virtual:
+            continue  # computed on read; no column
         args: list[Any] = []
         if isinstance(spec, ReferenceField):
             target_app, target = definitions.resolve(app, spec.entity)  # type: ignore[misc]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -43,6 +43,7 @@ def _in_utc(value: datetime) -> datetime:
 
 class RecordInput(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re", frozen=True)
+    computed_fields: ClassVar[frozenset[str]] = frozenset()
 
 
 def field_annotation(spec: FieldDefinition) -> Any:
@@ -92,6 +93,8 @@ def build_input_models(app: str, entity: Entity) -> tuple[type[RecordInput], typ
     create_fields: dict[str, Any] = {}
     patch_fields: dict[str, Any] = {}
     for name, spec in entity.fields.items():
+        if spec.computed is not None:
+            continue  # computed by the engine; sending one is an error (see _detail)
         annotation = field_annotation(spec)
         default = getattr(spec, "default", None)
         if spec.required and default is None:
@@ -102,6 +105,8 @@ def build_input_models(app: str, entity: Entity) -> tuple[type[RecordInput], typ
     model_name = "".join(part.title() for part in f"{app}_{entity.name}".split("_"))
     create = create_model(f"{model_name}Create", __base__=RecordInput, **create_fields)
     patch = create_model(f"{model_name}Patch", __base__=RecordInput, **patch_fields)
+    computed = frozenset(n for n, s in entity.fields.items() if s.computed is not None)
+    create.computed_fields = patch.computed_fields = computed
     return create, patch
 
 
@@ -117,16 +122,18 @@ def validate_input(
         )
     except ValidationError as exc:
         raise ValidationFailed(
-            "the record is not valid", [_detail(e) for e in exc.errors()]
+            "the record is not valid", [_detail(e, model.computed_fields) for e in exc.errors()]
         ) from None
     return parsed.model_dump(), set(parsed.model_fields_set)
 
 
-def _detail(error: Any) -> dict[str, Any]:
+def _detail(error: Any, computed: frozenset[str]) -> dict[str, Any]:
     path = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         top = str(error["loc"][0]) if error["loc"] else path
         message = "is set by the system" if top in SYSTEM_COLUMNS else "unknown field"
+        if top in computed:
+            message = "is computed from other fields and cannot be set"
         return field_error(path, message)
     if error["type"] == "missing":
         return field_error(path, "is required")

@@ -19,7 +19,14 @@ from metamodel.fields import (
     StringField,
     TextField,
 )
-from metamodel.models import RESERVED_NAMES, SYSTEM_COLUMNS, Entity, Form
+from metamodel.models import (
+    EXPRESSION_WORDS,
+    RESERVED_NAMES,
+    SYSTEM_COLUMNS,
+    Calendar,
+    Entity,
+    Form,
+)
 
 Report = Callable[[Key, tuple[Any, ...], str], DefinitionError]
 MAX_TABLE_NAME = 60  # PostgreSQL allows 63; leave room for suffixes of kept columns
@@ -36,6 +43,8 @@ def check_definitions(definitions: Definitions, report: Report) -> list[Definiti
             errors.extend(_check_entity(definitions, app_name, entity, report))
         for form in bundle.forms.values():
             errors.extend(_check_form(definitions, app_name, form, report))
+        for calendar in bundle.calendars.values():
+            errors.extend(_check_calendar(app_name, calendar, report))
     return errors
 
 
@@ -59,7 +68,9 @@ def _check_entity(
         path = ("fields", name)
         if name in SYSTEM_COLUMNS:
             error(path, f"{name!r} is a system column; choose another field name")
-        for key_name, problem in _field_problems(spec):
+        if name in EXPRESSION_WORDS:
+            error(path, f"{name!r} is a word of the expression language; choose another name")
+        for key_name, problem in _field_problems(spec) + _computed_problems(spec):
             error(path + (key_name,), problem)
         if isinstance(spec, ReferenceField) and definitions.resolve(app_name, spec.entity) is None:
             error(path + ("entity",), f"reference to unknown entity {spec.entity!r}")
@@ -82,6 +93,66 @@ def _check_entity(
         for j, name in enumerate(index.fields):
             if name not in known:
                 error(("indexes", i, "fields", j), f"unknown field {name!r}")
+            elif name in entity.fields and entity.fields[name].virtual:
+                error(("indexes", i, "fields", j), f"virtual field {name!r} has no column")
+    for name, relation in entity.relations.items():
+        found = _relation_problem(definitions, app_name, entity, name, relation)
+        if found:
+            error(("relations", name, *found[0]), found[1])
+    for i, rule in enumerate(entity.rules):
+        if rule.field is not None and rule.field not in entity.fields:
+            error(("rules", i, "field"), f"unknown field {rule.field!r}")
+    return errors
+
+
+def _computed_problems(spec: Any) -> list[tuple[str, str]]:
+    """A computed field is never entered: no default, not required, stored unless virtual."""
+    problems: list[tuple[str, str]] = []
+    if spec.virtual and spec.computed is None:
+        problems.append(("virtual", "only computed fields can be virtual"))
+    if spec.computed is not None:
+        if isinstance(spec, JsonField) or spec.type == "file":
+            problems.append(("computed", f"{spec.type} fields cannot be computed"))
+        if spec.required:
+            problems.append(("required", "a computed field is never entered, so not required"))
+        if getattr(spec, "default", None) is not None or spec.default_expression is not None:
+            problems.append(("computed", "a computed field cannot also have a default"))
+        if spec.virtual and (spec.unique or spec.index):
+            key = "unique" if spec.unique else "index"
+            problems.append((key, "a virtual field has no column to index"))
+    if spec.default_expression is not None and getattr(spec, "default", None) is not None:
+        problems.append(("default_expression", "give either default or default_expression"))
+    return problems
+
+
+def _relation_problem(
+    definitions: Definitions, app_name: str, entity: Entity, name: str, relation: Any
+) -> tuple[tuple[str, ...], str] | None:
+    if name in entity.fields:
+        return (), f"{name!r} is already a field"
+    resolved = definitions.resolve(app_name, relation.entity)
+    if resolved is None:
+        return ("entity",), f"unknown entity {relation.entity!r}"
+    target_app, target = resolved
+    spec = target.fields.get(relation.field)
+    if not isinstance(spec, ReferenceField):
+        return ("field",), f"{target.name} has no reference field {relation.field!r}"
+    pointed = definitions.resolve(target_app, spec.entity)
+    if pointed is None or pointed[0] != app_name or pointed[1].name != entity.name:
+        return ("field",), f"{target.name}.{relation.field} does not refer to {entity.name}"
+    return None
+
+
+def _check_calendar(app_name: str, calendar: Calendar, report: Report) -> list[DefinitionError]:
+    key = (app_name, "calendar", calendar.name)
+    errors: list[DefinitionError] = []
+    for i, holiday in enumerate(calendar.holidays):
+        if holiday.end is not None and holiday.end < holiday.start:
+            errors.append(report(key, ("holidays", i, "end"), "end is before start"))
+    for i, day in enumerate(calendar.workdays):
+        if day.isoweekday() not in calendar.weekend:
+            message = f"{day} is not a weekend day, so it is a working day already"
+            errors.append(report(key, ("workdays", i), message))
     return errors
 
 
@@ -141,4 +212,8 @@ def _check_form(
             elif name in placed:
                 errors.append(report(key, path, f"field {name!r} is placed twice"))
             placed.add(name)
+    for name in form.fields:
+        if name not in placed:
+            message = f"field {name!r} is not placed in any section of the form"
+            errors.append(report(key, ("fields", name), message))
     return errors

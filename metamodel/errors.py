@@ -13,13 +13,24 @@ class DefinitionError:
     path: str
     message: str
     line: int | None = None
+    column: int | None = None  # within an expression, with `excerpt` showing it
+    excerpt: str | None = None
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return f"{text}\n{self.excerpt}" if self.excerpt else text
 
     def as_json(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
+        found: dict[str, object] = {
+            "file": self.file,
+            "line": self.line,
+            "path": self.path,
+            "message": self.message,
+        }
+        if self.column is not None:
+            found |= {"column": self.column, "excerpt": self.excerpt}
+        return found
 
 
 class DefinitionsInvalid(Exception):

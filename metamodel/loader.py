@@ -6,6 +6,7 @@ configurator everything to fix, each error with file, line and path.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,8 @@ from metamodel.models import KIND_FOLDERS, KIND_MODELS, App, Calendar, Entity, F
 from metamodel.sources import SourceText, parse_text
 
 SUFFIXES = (".yaml", ".yml", ".json")
+Report = Callable[[Key, tuple[Any, ...], str], DefinitionError]
+ExtraCheck = Callable[[Definitions, Report], list[DefinitionError]]
 
 
 @dataclass
@@ -103,8 +106,11 @@ def document_from_content(app: str, kind: str, name: str, content: Any, lines=No
     )
 
 
-def build_definitions(documents: list[Document]) -> Definitions:
-    """Check documents through every stage and return them parsed and canonical."""
+def build_definitions(documents: list[Document], checks: Sequence[ExtraCheck] = ()) -> Definitions:
+    """Check documents through every stage and return them parsed and canonical.
+
+    `checks` run after the metamodel's own, for what only the engine can judge (expressions).
+    """
     errors: list[DefinitionError] = []
     models: dict[Key, BaseModel] = {}
     for doc in documents:
@@ -120,9 +126,13 @@ def build_definitions(documents: list[Document]) -> Definitions:
     definitions = _assemble(models, {doc.key: doc for doc in documents}, errors)
     if not errors:
         by_key = {doc.key: doc for doc in documents}
-        errors.extend(
-            check_definitions(definitions, lambda key, path, msg: by_key[key].error(path, msg))
-        )
+
+        def report(key: Key, path: tuple[Any, ...], message: str) -> DefinitionError:
+            return by_key[key].error(path, message)
+
+        errors.extend(check_definitions(definitions, report))
+        for extra in checks if not errors else ():
+            errors.extend(extra(definitions, report))
     if errors:
         raise DefinitionsInvalid(errors)
     return definitions

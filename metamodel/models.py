@@ -10,6 +10,23 @@ from pydantic import BaseModel, Field
 from metamodel.fields import Expression, FieldDefinition, Name, Strict
 from metamodel.labels import Labels
 
+EXPRESSION_WORDS = frozenset(
+    {
+        "and",
+        "or",
+        "not",
+        "in",
+        "where",
+        "true",
+        "false",
+        "null",
+        "today",
+        "now",
+        "user",
+        "input",
+        "params",
+    }
+)  # words the expression language reads itself, so no field may take them
 RESERVED_NAMES = frozenset({"api", "meta", "auth", "studio", "audit", "inbox", "static", "-"})
 SYSTEM_COLUMNS = (
     "id",

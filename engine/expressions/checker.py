@@ -127,6 +127,12 @@ class _Checker:
                 return TField(kind, node, tuple(steps))
             if spec is None:
                 self._unknown_name(name, span, current, top=i == 0)
+            if spec.virtual:
+                self.fail(
+                    span,
+                    f"{name} is a virtual field, computed only when read; "
+                    "expressions cannot use it (store it instead: drop virtual)",
+                )
             steps.append(Step(current.path, name))
             if i == len(node.names) - 1:
                 target = current.follow(spec).path if isinstance(spec, ReferenceField) else None
@@ -292,8 +298,11 @@ class _Checker:
         if name == "coalesce":
             return self._coalesce(node, scope)
         function = self.functions.get(name)
+        if function is None and name in AGGREGATES:
+            self._not_over_relation(node, scope)
         if function is None:
-            close = get_close_matches(name, [*self.functions.names(), "if", "coalesce"], n=1)
+            known = {*self.functions.names(), *AGGREGATES, "if", "coalesce"}
+            close = get_close_matches(name, sorted(known), n=1)
             hint = f"; did you mean {close[0]}()?" if close else ""
             self.fail(name_span, f"unknown function {name!r}{hint}")
         low, high = function.arity
@@ -319,6 +328,19 @@ class _Checker:
                 f"{name}(): {problem.message}",
             )
         return TCall(result, node, function, args)
+
+    def _not_over_relation(self, node: Call, scope: Scope) -> NoReturn:
+        """`count`, `sum`, `avg` and `exists` given something other than one relation."""
+        name, relations = node.name, sorted(scope.relations())
+        relation = relations[0] if relations else "bills"
+        example = f"{name}({relation}.amount)" if name in ("sum", "avg") else f"{name}({relation})"
+        if len(node.args) != 1:
+            self.fail(node, f"{name}() takes one relation, such as {example}")
+        listed = f"has {', '.join(relations)}" if relations else "has none"
+        self.fail(
+            node.args[0],
+            f"{name}() works over related records, such as {example}; {scope.path} {listed}",
+        )
 
     def _if(self, node: Call, scope: Scope) -> Typed:
         if len(node.args) != 3:

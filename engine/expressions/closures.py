@@ -6,7 +6,7 @@ those of docs/expressions.md, the same as `sql.py` builds into SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -89,16 +89,27 @@ def compile_closure(node: Typed) -> Closure:
         case TArithmetic():
             return _arithmetic(node)
         case TIf():
-            condition, then = _truth(node.condition), compile_closure(node.then)
-            otherwise = compile_closure(node.otherwise)
-            return lambda r, e: then(r, e) if condition(r, e) else otherwise(r, e)
+            return _as_decimal(node, (node.then, node.otherwise), _if(node))
         case TCoalesce():
-            return _coalesce(node)
+            return _as_decimal(node, node.args, _coalesce(node))
         case TCall():
-            return _call(node)
+            return _as_decimal(node, node.args, _call(node))
         case TAggregate():
             return lambda r, e: e.aggregate(node, r)
     raise AssertionError(f"cannot compile {node!r}")
+
+
+def _as_decimal(node: Typed, parts: Sequence[Typed], closure: Closure) -> Closure:
+    """`if`, `coalesce`, `min` and `max` mixing whole numbers and decimals give a decimal, as
+    in SQL: `if(c, 1, rent)` is Decimal(1), not 1, when it takes the whole number."""
+    if node.type.kind != "decimal" or all(part.type.kind != "integer" for part in parts):
+        return closure
+
+    def as_decimal(r: Record, e: Environment) -> Any:
+        value = closure(r, e)
+        return Decimal(value) if type(value) is int else value
+
+    return as_decimal
 
 
 def _truth(node: Typed) -> Closure:
@@ -262,6 +273,12 @@ OPERATIONS: dict[str, Callable[[Any, Any], Any]] = {
     "/": _divide,
     "%": _modulo,
 }
+
+
+def _if(node: TIf) -> Closure:
+    condition, then = _truth(node.condition), compile_closure(node.then)
+    otherwise = compile_closure(node.otherwise)
+    return lambda r, e: then(r, e) if condition(r, e) else otherwise(r, e)
 
 
 def _coalesce(node: TCoalesce) -> Closure:

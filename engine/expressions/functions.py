@@ -187,8 +187,20 @@ def add_months(day: date, months: int) -> date | None:
     return date(year, month + 1, min(day.day, last))
 
 
-def _local_date(zone: str, moment: datetime) -> date:
+def local_date(zone: str, moment: datetime) -> date:
+    """The date of `moment` in time zone `zone`, with that date's own offset (summer time)."""
     return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def upper(text: str) -> str:
+    """Capitals, one character for one as databases do: 'ß' stays 'ß' (str.upper gives 'SS')."""
+    return "".join(c if len(u := c.upper()) > 1 else u for c in text)
+
+
+def lower(text: str) -> str:
+    """Small letters, one character for one as databases do: 'Σ' is always 'σ' and 'İ' is 'i'
+    (str.lower gives a final 'ς' and 'i̇')."""
+    return "".join(c.lower()[0] for c in text)
 
 
 def _concat(*parts: str | int | None) -> str:
@@ -226,10 +238,11 @@ def _sql_concat(_ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -> Sql
 
 def _sql_substr(ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -> SqlElement:
     text, start, *rest = args
-    begin = ctx.greatest(start, sa.literal(1))
+    # PostgreSQL's substr takes int, not the bigint integer values are
+    begin = sa.cast(ctx.greatest(start, sa.literal(1)), sa.Integer)
     if not rest:
         return sa.func.substr(text, begin)
-    return sa.func.substr(text, begin, ctx.greatest(rest[0], sa.literal(0)))
+    return sa.func.substr(text, begin, sa.cast(ctx.greatest(rest[0], sa.literal(0)), sa.Integer))
 
 
 def _sql_round(ctx: SqlContext, args: list[SqlElement], types: list[Type]) -> SqlElement:
@@ -239,7 +252,7 @@ def _sql_round(ctx: SqlContext, args: list[SqlElement], types: list[Type]) -> Sq
     if ctx.sqlite:
         rounded = sa.func.anju_round(args[0], digits)
     else:
-        rounded = sa.func.round(sa.cast(args[0], sa.Numeric), digits)
+        rounded = sa.func.round(sa.cast(args[0], sa.Numeric), sa.cast(digits, sa.Integer))
     return sa.cast(rounded, sa.BigInteger) if len(args) == 1 else rounded
 
 
@@ -247,6 +260,8 @@ def _sql_extreme(name: str) -> Callable[[SqlContext, list[SqlElement], list[Type
     def build(ctx: SqlContext, args: list[SqlElement], types: list[Type]) -> SqlElement:
         if ctx.sqlite:  # SQLite's many-argument min/max give null when any argument is null
             return getattr(sa.func, name)(*args)
+        if any(t.kind == "string" for t in types):  # by code point, whatever the collation
+            args = [a.collate("C") for a in args]
         value = (sa.func.least if name == "min" else sa.func.greatest)(*args)
         nullable = [a for a, t in zip(args, types, strict=True) if t.nullable]
         if not nullable:
@@ -267,14 +282,14 @@ def _sql_add_days(ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -> Sq
     day, days = args
     if ctx.sqlite:
         return sa.func.date(day, sa.func.printf("%+d days", days))
-    return sa.type_coerce(day, sa.Date) + sa.type_coerce(days, sa.Integer)
+    return sa.type_coerce(day, sa.Date) + sa.cast(days, sa.Integer)
 
 
 def _sql_add_months(ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -> SqlElement:
     day, months = args
     if ctx.sqlite:
         return sa.func.anju_add_months(day, months)
-    interval = sa.func.make_interval(0, months)
+    interval = sa.func.make_interval(0, sa.cast(months, sa.Integer))
     return sa.cast(sa.type_coerce(day, sa.Date) + interval, sa.Date)
 
 
@@ -288,8 +303,8 @@ def _sql_part(part: str) -> Callable[[SqlContext, list[SqlElement], list[Type]],
 
 
 def _sql_local_date(ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -> SqlElement:
-    if ctx.sqlite:  # no zone database in SQLite: the zone's offset at evaluation time
-        return sa.func.date(args[0], f"{ctx.utc_offset_minutes:+d} minutes")
+    if ctx.sqlite:  # no zone database in SQLite: Python's, through a registered function
+        return sa.func.anju_local_date(args[0], ctx.timezone)
     return sa.cast(sa.func.timezone(ctx.timezone, args[0]), sa.Date)
 
 
@@ -321,7 +336,7 @@ def builtin_functions() -> FunctionRegistry:
                 "upper",
                 (1, 1),
                 _signature([text], STRING),
-                str.upper,
+                upper,
                 _sql_upper,
                 "text in capitals",
             ),
@@ -329,7 +344,7 @@ def builtin_functions() -> FunctionRegistry:
                 "lower",
                 (1, 1),
                 _signature([text], STRING),
-                str.lower,
+                lower,
                 _sql_lower,
                 "text in small letters",
             ),
@@ -410,7 +425,7 @@ def builtin_functions() -> FunctionRegistry:
                 "date",
                 (1, 1),
                 _signature([A_DATETIME], DATE),
-                _local_date,
+                local_date,
                 _sql_local_date,
                 "the date of a moment in the platform's time zone",
                 needs=("timezone",),

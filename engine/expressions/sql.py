@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -70,11 +69,6 @@ class SqlContext:
     def timezone(self) -> str:
         return self.env.timezone
 
-    @property
-    def utc_offset_minutes(self) -> int:
-        offset = self.env.now.astimezone(ZoneInfo(self.env.timezone)).utcoffset()
-        return int(offset.total_seconds() // 60) if offset else 0
-
     def greatest(self, a: SqlElement, b: SqlElement) -> SqlElement:
         return sa.func.max(a, b) if self.sqlite else sa.func.greatest(a, b)
 
@@ -126,6 +120,20 @@ def aggregate_query(node: TAggregate, record_id: int, context: SqlContext) -> sa
     return sa.select(sa.type_coerce(compiler.aggregate(node), sql_type(node.type)))
 
 
+def _divide(a: SqlElement, b: SqlElement) -> SqlElement:
+    """a / b rounded half away from zero to DIVISION_SCALE places, exactly, on PostgreSQL.
+
+    PostgreSQL's numeric `/` keeps about 20 significant digits, so rounding its quotient
+    again can round twice (474218584734 / 843 would end in …061, not …060); integer division
+    of the scaled operands cannot.
+    """
+    dividend, divisor = sa.cast(a, sa.Numeric), sa.func.nullif(sa.cast(b, sa.Numeric), 0)
+    size = sa.func.abs(divisor)
+    steps = sa.func.div(sa.func.abs(dividend) * 2 * 10**DIVISION_SCALE + size, 2 * size)
+    sign = sa.func.sign(dividend) * sa.func.sign(divisor)
+    return sign * steps * sa.literal(Decimal(1).scaleb(-DIVISION_SCALE), sa.Numeric())
+
+
 class _Compiler:
     def __init__(self, ctx: SqlContext, root: sa.FromClause | None, root_id: SqlElement) -> None:
         self.ctx = ctx
@@ -135,6 +143,8 @@ class _Compiler:
     def condition(self, node: Typed) -> SqlElement:
         if isinstance(node, TLiteral):
             return sa.true() if node.value is True else sa.false()
+        if node.type.kind == "null":  # never true; and PostgreSQL cannot type coalesce(null, …)
+            return sa.false()
         element = self.value(node)
         if node.type.nullable:
             return sa.func.coalesce(element, sa.false())
@@ -251,10 +261,7 @@ class _Compiler:
         a, b = self.value(node.left), self.value(node.right)
         op = node.operator
         if op == "/":
-            if self.ctx.sqlite:
-                return sa.func.anju_divide(a, b)
-            quotient = sa.cast(a, sa.Numeric) / sa.func.nullif(b, 0)
-            return sa.func.round(quotient, DIVISION_SCALE)
+            return sa.func.anju_divide(a, b) if self.ctx.sqlite else _divide(a, b)
         if op == "%":
             return a % sa.func.nullif(b, 0)
         result = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b}[op]()
@@ -297,7 +304,9 @@ class _Compiler:
         if function == "avg":
             if self.ctx.sqlite:
                 return sa.func.anju_round(sa.func.avg(value), DIVISION_SCALE)
-            return sa.func.round(sa.cast(sa.func.avg(value), sa.Numeric), DIVISION_SCALE)
+            return _divide(sa.func.sum(value), sa.func.count(value))
+        if not self.ctx.sqlite and node.type.kind == "string":
+            value = value.collate("C")  # the least text by code point, as in Python
         return sa.func.min(value) if function == "min" else sa.func.max(value)
 
     def _correlated(self, query: sa.Select[Any]) -> sa.Select[Any]:

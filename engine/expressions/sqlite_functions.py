@@ -7,11 +7,11 @@ double again.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.expressions.functions import DECIMALS, add_months
+from engine.expressions.functions import DECIMALS, add_months, local_date, lower, upper
 from engine.expressions.types import DIVISION_SCALE
 
 QUANTUM = Decimal(1).scaleb(-DIVISION_SCALE)
@@ -40,18 +40,27 @@ def anju_add_months(day: Any, months: Any) -> str | None:
     return result.isoformat() if result else None
 
 
+def anju_local_date(moment: Any, zone: Any) -> str | None:
+    """`moment` as SQLite stores a UTC datetime ('2026-03-01 01:30:00.000000')."""
+    if moment is None or zone is None:
+        return None
+    utc = datetime.fromisoformat(str(moment)).replace(tzinfo=UTC)
+    return local_date(str(zone), utc).isoformat()
+
+
 def anju_upper(text: Any) -> str | None:
-    return None if text is None else str(text).upper()
+    return None if text is None else upper(str(text))
 
 
 def anju_lower(text: Any) -> str | None:
-    return None if text is None else str(text).lower()
+    return None if text is None else lower(str(text))
 
 
 SQLITE_FUNCTIONS = {
     "anju_divide": (2, anju_divide),
     "anju_round": (2, anju_round),
     "anju_add_months": (2, anju_add_months),
+    "anju_local_date": (2, anju_local_date),
     "anju_upper": (1, anju_upper),
     "anju_lower": (1, anju_lower),
 }

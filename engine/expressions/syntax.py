@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path as FilePath
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -28,7 +28,6 @@ MAX_SOURCE = 4000
 MAX_NODES = 400
 MAX_DEPTH = 40
 MAX_LIST = 1000
-KEYWORDS = frozenset({"and", "or", "not", "in", "where", "true", "false", "null"})
 
 
 @dataclass(frozen=True)
@@ -175,13 +174,6 @@ class _ToNodes(Transformer[Token, Node]):
 
     def path(self, *names: Token) -> Path:
         start, end = _at(names[0])[0], _at(names[-1])[1]
-        for name in names:
-            if str(name) in KEYWORDS:
-                raise ExpressionError(
-                    f"{name!s} is a keyword and cannot name a field",
-                    self.source,
-                    *_at(name),
-                )
         return Path(start, end, tuple(str(n) for n in names), tuple(_at(n)[0] for n in names))
 
     def integer(self, token: Token) -> Literal:
@@ -205,6 +197,12 @@ class _ToNodes(Transformer[Token, Node]):
                 self.source,
                 *_at(token),
             ) from None
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ExpressionError(
+                f"{token!s} needs its offset from UTC, such as @{text}+08:00 or @{text}Z",
+                self.source,
+                *_at(token),
+            )
         return Literal(*_at(token), value)
 
     @v_args(meta=True, inline=True)
@@ -223,10 +221,7 @@ class _ToNodes(Transformer[Token, Node]):
 def _datetime(text: str) -> datetime:
     if "T" not in text:
         raise ValueError(text)
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError("a datetime needs its offset, such as +08:00 or Z")
-    return value
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
@@ -268,14 +263,13 @@ def parse(source: str) -> Node:
         tree = _parser().parse(source)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source) from None
+    _check_size(tree, source)
     try:
-        node = _ToNodes(source).transform(tree)
+        return _ToNodes(source).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, ExpressionError):
             raise exc.orig_exc from None
         raise
-    _check_size(node, source)
-    return node
 
 
 def children(node: Node) -> tuple[Node, ...]:
@@ -291,18 +285,25 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
-def _check_size(root: Node, source: str) -> None:
-    """Evaluation cost is bounded by the size of the tree, so the tree is bounded."""
+def _check_size(root: Tree[Token], source: str) -> None:
+    """Evaluation cost is bounded by the size of the tree, so the tree is bounded.
+
+    Checked on lark's tree, one subtree per node, before the (recursive) transformer runs,
+    so that `- - - … 1` nested thousands deep is an error and not a RecursionError.
+    """
     count = 0
     stack = [(root, 1)]
     while stack:
-        node, depth = stack.pop()
+        tree, depth = stack.pop()
         count += 1
         if depth > MAX_DEPTH:
             raise ExpressionError(
-                f"the expression nests deeper than {MAX_DEPTH} levels", source, node.start, node.end
+                f"the expression nests deeper than {MAX_DEPTH} levels",
+                source,
+                tree.meta.start_pos,
+                tree.meta.end_pos,
             )
-        stack.extend((child, depth + 1) for child in children(node))
+        stack.extend((child, depth + 1) for child in tree.children if isinstance(child, Tree))
     if count > MAX_NODES:
         raise ExpressionError(
             f"the expression has more than {MAX_NODES} parts; split it", source, 0, len(source)
@@ -311,7 +312,14 @@ def _check_size(root: Node, source: str) -> None:
 
 COMPARISONS = frozenset({"_EQ", "_NE", "_LE", "_GE", "_LT", "_GT"})
 OPERANDS = frozenset({"NAME", "INTEGER", "DECIMAL", "STRING", "TEMPORAL"})
-HINTS = {"=": "; compare with '=='", "&": "; use 'and'", "|": "; use 'or'", "!": "; use 'not'"}
+HINTS = {
+    "=": "; compare with '=='",
+    "&": "; use 'and'",
+    "|": "; use 'or'",
+    "!": "; use 'not'",
+    "@": "; write dates as @2026-03-01",
+    **dict.fromkeys("“”‘’", '; write text in straight quotes, "like this"'),
+}
 
 
 def _syntax_error(exc: UnexpectedInput, source: str) -> ExpressionError:
@@ -322,27 +330,48 @@ def _syntax_error(exc: UnexpectedInput, source: str) -> ExpressionError:
         return ExpressionError(message, source, len(source.rstrip()))
     if isinstance(exc, UnexpectedCharacters):
         position = exc.pos_in_stream or 0
-        char = source[position]
-        message = f"unexpected character {char!r}{HINTS.get(char, '')}"
-        return ExpressionError(message, source, position)
+        return ExpressionError(_character_message(source, position), source, position)
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
     # LALR merges look-aheads; asking the parser what it accepts here is exact.
     expected = (
         set(exc.interactive_parser.accepts()) if exc.interactive_parser else set(exc.expected)
     )
+    start, end = _at(token)
+    if str(token) == ">" and source[:start].endswith("<"):
+        return ExpressionError(
+            "'<>' is not an operator; write 'not equal' as '!='", source, start - 1, end
+        )
     message = f"unexpected {str(token)!r}; expected {_expected(expected)}"
     if token.type in COMPARISONS and not expected & (COMPARISONS | OPERANDS):
         message += " (comparisons do not chain: write 'a < b and b < c')"
     return ExpressionError(message, source, *_at(token))
 
 
+def _character_message(source: str, position: int) -> str:
+    char, following = source[position], source[position + 1 : position + 2]
+    if char in "\"'":
+        return f"the text starting here is never closed; end it with {char}"
+    if char == "=" and following in ("<", ">"):
+        return f"unexpected '={following}'; write '{following}='"
+    if "\uff01" <= char <= "\uff5e":  # full-width forms of ASCII, typed with a Chinese IME
+        return f"unexpected full-width {char!r}; type {chr(ord(char) - 0xFEE0)!r} instead"
+    if char.isalpha():
+        return (
+            f'unexpected {char!r}: names are written with a-z, 0-9 and _; quote text, "like this"'
+        )
+    return f"unexpected character {char!r}{HINTS.get(char, '')}"
+
+
 def _expected(terminals: set[str]) -> str:
+    if terminals == {"NAME"}:
+        return "a field name after '.'"
     if terminals & OPERANDS:
         return "a value, a field or a function"
     operators = terminals & ({"AND", "OR", "PLUS", "STAR"} | COMPARISONS)
     words = ["an operator"] if operators else []
     for terminal, word in (
+        ("IN", "'in'"),
         ("COMMA", "','"),
         ("WHERE", "'where'"),
         ("RPAR", "')'"),

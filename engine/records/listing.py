@@ -12,6 +12,8 @@ from engine.catalog import CompiledEntity
 from engine.errors import ValidationFailed, field_error
 from engine.principal import Principal
 from engine.records.cursor import decode_cursor, encode_cursor
+from engine.records.evaluation import environment, sql_context
+from engine.records.writing import read_columns
 from engine.values import ConversionError, convert, convert_system
 from metamodel.fields import BooleanField, EnumField, JsonField, StringField, TextField
 
@@ -77,7 +79,7 @@ def parse_list_query(
 
 
 def _filter_value(entity: CompiledEntity, column: str, operator: str, raw: str) -> Any:
-    if column not in entity.table.c:
+    if not entity.has_field(column):
         raise ConversionError(f"unknown field {column!r}")
     if operator not in OPERATORS:
         raise ConversionError(
@@ -113,7 +115,7 @@ def _parse_sort(
     for term in terms:
         term = term.strip()
         name = term.lstrip("-")
-        if name not in entity.table.c:
+        if not entity.has_field(name):
             errors.append(field_error("sort", f"unknown field {name!r}"))
         elif isinstance(entity.fields.get(name), JsonField):
             errors.append(field_error("sort", f"json field {name!r} cannot be sorted"))
@@ -145,13 +147,15 @@ def list_records(
 ) -> Page:
     """One page of records the principal may see, with the cursor of the next page."""
     table = entity.table
-    conditions = where_clause(entity, query)
-    statement = sa.select(*entity.select_columns).where(*conditions)
+    context = sql_context(conn, entity, environment(None, entity, principal))
+    columns = {name: entity.column(name, context) for name in _named(entity, query)}
+    conditions = where_clause(entity, query, columns)
+    statement = sa.select(*read_columns(conn, entity, principal)).where(*conditions)
     if query.cursor:
         statement = statement.where(
-            _after(entity, query, decode_cursor(query.cursor, query.sort_key))
+            _after(entity, query, decode_cursor(query.cursor, query.sort_key), columns)
         )
-    order = [_order(table.c[name], desc, conn.dialect.name) for name, desc in query.sort]
+    order = [_order(columns[name], desc, conn.dialect.name) for name, desc in query.sort]
     rows = conn.execute(statement.order_by(*order).limit(query.limit + 1)).mappings().all()
     items = [dict(row) for row in rows[: query.limit]]
     next_cursor = None
@@ -161,12 +165,22 @@ def list_records(
     return Page(items, next_cursor, _count(conn, table, conditions, count_limit))
 
 
-def where_clause(entity: CompiledEntity, query: ListQuery) -> list[sa.ColumnElement[bool]]:
-    table = entity.table
-    conditions = [_condition(table.c[f.column], f.operator, f.value) for f in query.filters]
+def _named(entity: CompiledEntity, query: ListQuery) -> set[str]:
+    """Every field the query filters, searches or sorts by."""
+    return (
+        {f.column for f in query.filters}
+        | {n for n, _ in query.sort}
+        | (set(entity.search_fields) if query.q else set())
+    )
+
+
+def where_clause(
+    entity: CompiledEntity, query: ListQuery, columns: dict[str, sa.ColumnElement[Any]]
+) -> list[sa.ColumnElement[bool]]:
+    conditions = [_condition(columns[f.column], f.operator, f.value) for f in query.filters]
     if query.q:
         pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        searched = [table.c[name].ilike(pattern, escape="\\") for name in entity.search_fields]
+        searched = [columns[name].ilike(pattern, escape="\\") for name in entity.search_fields]
         conditions.append(sa.or_(*searched) if searched else sa.false())
     return conditions
 
@@ -207,7 +221,10 @@ def _order(column: sa.ColumnElement[Any], desc: bool, dialect: str) -> sa.Column
 
 
 def _after(
-    entity: CompiledEntity, query: ListQuery, raw_values: list[Any]
+    entity: CompiledEntity,
+    query: ListQuery,
+    raw_values: list[Any],
+    columns: dict[str, sa.ColumnElement[Any]],
 ) -> sa.ColumnElement[bool]:
     """Rows strictly after the cursor's row in the sort order: an OR of equal prefixes."""
     if len(raw_values) != len(query.sort):
@@ -224,8 +241,8 @@ def _after(
             ) from None
     branches = []
     for i, (name, desc) in enumerate(query.sort):
-        equal = [_equal(entity.table.c[n], values[j]) for j, (n, _) in enumerate(query.sort[:i])]
-        branches.append(sa.and_(*equal, _beyond(entity.table.c[name], values[i], desc)))
+        equal = [_equal(columns[n], values[j]) for j, (n, _) in enumerate(query.sort[:i])]
+        branches.append(sa.and_(*equal, _beyond(columns[name], values[i], desc)))
     return sa.or_(*branches)
 
 

@@ -20,6 +20,8 @@ from engine.errors import (
 )
 from engine.files import check_file_fields
 from engine.principal import Principal
+from engine.records.computing import apply_computed, apply_defaults, check_rules
+from engine.records.evaluation import environment, sql_context
 from engine.validation import validate_input
 from metamodel.fields import FileField
 
@@ -30,19 +32,37 @@ def get_record(
     conn: sa.Connection, entity: CompiledEntity, record_id: int, principal: Principal
 ) -> dict[str, Any]:
     table = entity.table
-    query = sa.select(*entity.select_columns).where(table.c.id == record_id)
+    query = sa.select(*read_columns(conn, entity, principal)).where(table.c.id == record_id)
     row = conn.execute(query).mappings().first()
     if row is None:
         raise NotFound(f"{entity.path} {record_id} not found")
     return dict(row)
 
 
+def read_columns(
+    conn: sa.Connection, entity: CompiledEntity, principal: Principal
+) -> list[sa.ColumnElement[Any]]:
+    """The stored columns and the virtual fields, computed for the moment of the read."""
+    if not entity.expressions.virtual:
+        return entity.select_columns
+    context = sql_context(conn, entity, environment(None, entity, principal))
+    return [*entity.select_columns, *entity.virtual_columns(context)]
+
+
 def create_record(
-    engine: sa.Engine, entity: CompiledEntity, body: bytes | dict[str, Any], principal: Principal
+    engine: sa.Engine,
+    entity: CompiledEntity,
+    body: bytes | dict[str, Any],
+    principal: Principal,
+    language: str = "zh",
 ) -> dict[str, Any]:
-    values, _ = validate_input(entity.create_model, body)
+    values, sent = validate_input(entity.create_model, body)
     system = new_row_stamp(entity, principal)
     with engine.begin() as conn:
+        env = environment(conn, entity, principal)
+        apply_defaults(entity, values, sent, env)
+        apply_computed(entity, values, env)
+        check_rules(entity, values, env, language)
         _check_storable(conn, entity, values)
         _check_links(conn, entity, values)
         _check_unique(conn, entity, values, None)
@@ -71,8 +91,12 @@ def update_record(
     body: bytes | dict[str, Any],
     principal: Principal,
     if_match: str | None = None,
+    language: str = "zh",
 ) -> dict[str, Any]:
-    """Change the fields the client sent; with `If-Match`, only if nobody changed it since."""
+    """Change the fields the client sent; with `If-Match`, only if nobody changed it since.
+
+    Stored computed fields are recomputed and the entity's rules checked on the whole record.
+    """
     values, sent = validate_input(entity.patch_model, body)
     changes = {name: values[name] for name in sent}
     missing = [
@@ -90,6 +114,10 @@ def update_record(
             raise PreconditionFailed(
                 f"{entity.path} {record_id} was changed (now version {current['row_version']})"
             )
+        record = {**current, **changes}
+        env = environment(conn, entity, principal)
+        changes |= apply_computed(entity, record, env)
+        check_rules(entity, record, env, language)
         _check_storable(conn, entity, changes)
         _check_links(conn, entity, changes)
         _check_unique(conn, entity, {**current, **changes}, record_id, only=set(changes))

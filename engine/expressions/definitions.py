@@ -1,0 +1,240 @@
+"""Expressions inside definitions: computed fields, defaults, validation rules, form conditions.
+
+`compile_definitions` compiles every one of them once per definition version; the same pass,
+run by `expression_checks` while definitions load, turns each mistake into a definition error
+with file, line, path, column and caret — so a bad rule is never published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.expressions import (
+    Expression,
+    FunctionRegistry,
+    builtin_functions,
+    compile_expression,
+)
+from engine.expressions.calendar import WorkingCalendar
+from engine.expressions.errors import ExpressionError
+from engine.expressions.scope import (
+    COMPUTED,
+    DEFAULT,
+    FORM,
+    RULE,
+    VIRTUAL,
+    ExpressionContext,
+    Scope,
+)
+from engine.expressions.types import Type, field_type
+from metamodel.definitions import Definitions, Key
+from metamodel.errors import DefinitionError
+from metamodel.fields import FieldDefinition
+from metamodel.loader import Document, build_definitions
+from metamodel.models import Calendar, Entity, Form, Rule
+
+Problem = tuple[Key, tuple[Any, ...], ExpressionError | str]
+FORM_CONDITIONS = ("visible", "readonly", "required")
+
+
+@dataclass(frozen=True)
+class EntityExpressions:
+    """An entity's compiled expressions; `computed` in field order, so later ones see earlier."""
+
+    computed: dict[str, Expression] = field(default_factory=dict)
+    virtual: dict[str, Expression] = field(default_factory=dict)
+    defaults: dict[str, Expression] = field(default_factory=dict)
+    rules: list[tuple[Rule, Expression]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FormExpressions:
+    """A form's conditions: per field {visible|readonly|required: expression}, per section."""
+
+    app: str
+    entity: str
+    fields: dict[str, dict[str, Expression]] = field(default_factory=dict)
+    sections: dict[int, Expression] = field(default_factory=dict)
+
+
+@dataclass
+class CompiledDefinitions:
+    entities: dict[tuple[str, str], EntityExpressions] = field(default_factory=dict)
+    forms: dict[tuple[str, str], FormExpressions] = field(default_factory=dict)
+    calendars: dict[str, WorkingCalendar] = field(default_factory=dict)  # "app.name"
+    problems: list[Problem] = field(default_factory=list)
+
+
+def compile_definitions(
+    definitions: Definitions, functions: FunctionRegistry
+) -> CompiledDefinitions:
+    compiled = CompiledDefinitions()
+    for app_name, bundle in definitions.apps.items():
+        for name, definition in bundle.calendars.items():
+            compiled.calendars[f"{app_name}.{name}"] = working_calendar(definition)
+    for app_name, bundle in definitions.apps.items():
+        located = definitions.calendar(app_name)
+        calendar = f"{located[0]}.default" if located else None
+        for entity in bundle.entities.values():
+            key = (app_name, entity.name)
+            compiler = _Compiler(definitions, functions, app_name, calendar, compiled.problems)
+            compiled.entities[key] = compiler.entity(entity)
+        for form in bundle.forms.values():
+            compiler = _Compiler(definitions, functions, app_name, calendar, compiled.problems)
+            compiled.forms[(app_name, form.name)] = compiler.form(form)
+    return compiled
+
+
+def working_calendar(calendar: Calendar) -> WorkingCalendar:
+    days_off = []
+    for holiday in calendar.holidays:
+        day, last = holiday.start, holiday.end or holiday.start
+        while day <= last:
+            days_off.append(day)
+            day = day.fromordinal(day.toordinal() + 1)
+    return WorkingCalendar.build(calendar.weekend, days_off, calendar.workdays)
+
+
+def expression_checks(
+    functions: FunctionRegistry,
+) -> Callable[[Definitions, Callable[..., DefinitionError]], list[DefinitionError]]:
+    """A load-time check (for `build_definitions`) reporting every expression mistake."""
+
+    def check(
+        definitions: Definitions, report: Callable[..., DefinitionError]
+    ) -> list[DefinitionError]:
+        errors = []
+        for key, path, problem in compile_definitions(definitions, functions).problems:
+            if isinstance(problem, str):
+                errors.append(report(key, path, problem))
+                continue
+            error = report(key, path, f"{problem.message} (column {problem.column})")
+            errors.append(
+                DefinitionError(
+                    error.file,
+                    error.path,
+                    error.message,
+                    error.line,
+                    problem.column,
+                    problem.excerpt,
+                )
+            )
+        return errors
+
+    return check
+
+
+class _Compiler:
+    def __init__(
+        self,
+        definitions: Definitions,
+        functions: FunctionRegistry,
+        app: str,
+        calendar: str | None,
+        problems: list[Problem],
+    ) -> None:
+        self.definitions = definitions
+        self.functions = functions
+        self.app = app
+        self.calendar = calendar
+        self.problems = problems
+
+    def compile(
+        self,
+        key: Key,
+        path: tuple[Any, ...],
+        source: str,
+        entity: Entity,
+        context: ExpressionContext,
+        expected: str | None = None,
+    ) -> Expression | None:
+        scope = Scope(self.definitions, self.app, entity, context, self.calendar)
+        try:
+            return compile_expression(source, scope, self.functions, expected)
+        except ExpressionError as exc:
+            self.problems.append((key, path, exc))
+            return None
+
+    def entity(self, entity: Entity) -> EntityExpressions:
+        key = (self.app, "entity", entity.name)
+        found = EntityExpressions()
+        for name, spec in entity.fields.items():
+            path: tuple[Any, ...]
+            if spec.computed is not None:
+                context = VIRTUAL if spec.virtual else COMPUTED
+                path = ("fields", name, "computed")
+                expression = self.compile(key, path, spec.computed, entity, context)
+                if expression is not None and self._fits(key, path, expression, spec):
+                    (found.virtual if spec.virtual else found.computed)[name] = expression
+            if spec.default_expression is not None:
+                path = ("fields", name, "default_expression")
+                expression = self.compile(key, path, spec.default_expression, entity, DEFAULT)
+                if expression is not None and self._fits(key, path, expression, spec):
+                    found.defaults[name] = expression
+        for i, rule in enumerate(entity.rules):
+            expression = self.compile(key, ("rules", i, "when"), rule.when, entity, RULE, "boolean")
+            if expression is not None:
+                found.rules.append((rule, expression))
+        return found
+
+    def _fits(
+        self, key: Key, path: tuple[Any, ...], expression: Expression, spec: FieldDefinition
+    ) -> bool:
+        problem = assignment_problem(expression.type, spec)
+        if problem:
+            self.problems.append(
+                (key, path, ExpressionError(problem, expression.source, 0, len(expression.source)))
+            )
+        return problem is None
+
+    def form(self, form: Form) -> FormExpressions:
+        key = (self.app, "form", form.name)
+        resolved = self.definitions.resolve(self.app, form.entity)
+        assert resolved is not None, "forms are checked before expressions"
+        entity_app, entity = resolved
+        found = FormExpressions(entity_app, entity.name)
+        compiler = _Compiler(
+            self.definitions, self.functions, entity_app, self.calendar, self.problems
+        )
+        for name, conditions in form.fields.items():
+            for condition in FORM_CONDITIONS:
+                source = getattr(conditions, condition)
+                if source is not None:
+                    path = ("fields", name, condition)
+                    expression = compiler.compile(key, path, source, entity, FORM, "boolean")
+                    if expression is not None:
+                        found.fields.setdefault(name, {})[condition] = expression
+        for i, section in enumerate(form.sections):
+            if section.visible is not None:
+                where = ("sections", i, "visible")
+                expression = compiler.compile(key, where, section.visible, entity, FORM, "boolean")
+                if expression is not None:
+                    found.sections[i] = expression
+        return found
+
+
+def assignment_problem(value: Type, spec: FieldDefinition) -> str | None:
+    """Why a value of type `value` cannot be stored in a field, or None if it can."""
+    target = field_type(spec)
+    if value.kind == "null":
+        return None
+    if target.kind == "decimal" and value.numeric:
+        return None
+    if target.kind == value.kind:
+        return None
+    hint = "; use round(x) for a whole number" if value.kind == "decimal" else ""
+    return f"gives {_a(value)}, but the field is {_a(target)}{hint}"
+
+
+def _a(kind: Type) -> str:
+    text = str(kind)
+    return f"{'an' if text[0] in 'aeiou' else 'a'} {text}"
+
+
+def load_definitions(
+    documents: list[Document], functions: FunctionRegistry | None = None
+) -> Definitions:
+    """`build_definitions` with the engine's own checks: every expression compiles."""
+    return build_definitions(documents, [expression_checks(functions or builtin_functions())])
