@@ -48,6 +48,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/meta/dry-run", meta.dry_run, methods=["POST"]),
         Route("/api/meta/publish", meta.publish, methods=["POST"]),
         Route("/api/meta/rollback", meta.rollback, methods=["POST"]),
+        Route("/api/meta/forms/{app}/{form}/state", meta.form_state, methods=["POST"]),
         Route("/api/files", files.upload_file, methods=["POST"]),
         Route("/api/files/{file_id}", files.download_file, methods=["GET"]),
         Route("/api/{app}/{entity}", records.list_records, methods=["GET"]),

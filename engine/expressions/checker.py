@@ -215,11 +215,6 @@ class _Checker:
                     self.fail(side.node, "null has no order; write '== null' or '!= null'")
                 if side.type.kind in ("boolean", "json"):
                     self.fail(side.node, f"{_a(side.type)} has no order; use == or !=")
-        elif "json" in (left.type.kind, right.type.kind) and "null" not in (
-            left.type.kind,
-            right.type.kind,
-        ):
-            self.fail(node, "json fields can only be compared with null")
         self._check_options(left, right)
         self._check_options(right, left)
         return TCompare(BOOLEAN, node, op, left, right)
@@ -445,6 +440,8 @@ def _arity(low: int, high: int | None) -> str:
 
 def _comparison_hint(left: Type, right: Type) -> str:
     kinds = {left.kind, right.kind}
+    if "json" in kinds:
+        return "; json fields can only be compared with null"
     if kinds == {"date", "datetime"}:
         return "; turn the datetime into a date with date(x)"
     if kinds == {"date", "string"}:

@@ -7,7 +7,7 @@ problem (import: `JsonLogicInvalid`, such as `at and[1]: unsupported operator "s
 | JsonLogic                          | Anju                   | Notes                              |
 |------------------------------------|------------------------|------------------------------------|
 | `{"var": "a.b"}`                   | `a.b`                  | not `today`, `now`: Anju's clock   |
-| `{"var": ["a", d]}`                | `coalesce(a, d)`       | a null default is dropped          |
+| `{"var": ["a", d]}`                | `coalesce(a, d)`       | d also stands in for a null a      |
 | `==` `===`, `!=` `!==`             | `==`, `!=`             | exported as `==`, `!=`             |
 | `<` `<=` `>` `>=`                  | the same               |                                    |
 | `{"<": [a, b, c]}`, also `<=`      | `a < b and b < c`      | exported back so from an `and`     |
@@ -18,7 +18,7 @@ problem (import: `JsonLogicInvalid`, such as `at and[1]: unsupported operator "s
 | `{"in": [x, [..]]}`                | `x in [..]`            |                                    |
 | `{"in": [part, text]}`             | `contains(text, part)` | text: anything but an array        |
 | `+` `*` (n-ary), `-` `/` `%`       | `a + b + c`, `a - b`   | `{"-": [a]}` is `-a`               |
-| `{"if": [c, a, b]}`, also `?:`     | `if(c, a, b)`          | 2k+1 arguments nest; no else: null |
+| `{"if": [c, a, b]}`, also `?:`     | `if(c, a, b)`          | more arguments nest; no else: null |
 | `min`, `max` (2 or more)           | `min(..)`, `max(..)`   |                                    |
 | `cat`                              | `concat(..)`           |                                    |
 | `{"substr": [t, s, n]}`            | `substr(t, s + 1, n)`  | s, n whole numbers ≥ 0 written out |
@@ -26,6 +26,8 @@ problem (import: `JsonLogicInvalid`, such as `at and[1]: unsupported operator "s
 | arrays                             | `[..]`                 | only as the list after `in`        |
 | `"2026-03-01"` (text)              | `@2026-03-01`          | export only: JsonLogic has no date |
 
+JsonLogic uses a var's default only when the field is absent; an Anju record holds null for an
+absent field, so `coalesce` also replaces a null (a null default is dropped: it changes nothing).
 A JSON float is read as `Decimal(repr(f))`, so 39600.5 stays 39600.5; a decimal that a JSON
 number (a double) cannot hold exactly is not exported. Dates and datetimes export as ISO text;
 import cannot tell such text from any other, so it stays text (the checker then says to write
@@ -268,10 +270,9 @@ class _Operation:
 
     def nodes(self, low: int, high: int | None = None) -> list[Node]:
         if len(self.args) < low or (high is not None and len(self.args) > high):
-            wanted = f"{low}" + (
-                " or more" if high is None else "" if high == low else f" to {high}"
-            )
-            self.fail(f'"{self.operator}" takes {wanted} arguments; got {len(self.args)}')
+            wanted = f"{low}" + (" or more" if high is None else f" to {high}" * (high > low))
+            noun = "argument" if low == high == 1 else "arguments"
+            self.fail(f'"{self.operator}" takes {wanted} {noun}; got {len(self.args)}')
         return [self.node(i) for i in range(len(self.args))]
 
 

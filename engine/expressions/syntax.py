@@ -28,6 +28,7 @@ MAX_SOURCE = 4000
 MAX_NODES = 400
 MAX_DEPTH = 40
 MAX_LIST = 1000
+LITERALS = frozenset({"integer", "decimal", "string", "temporal", "true", "false", "null"})
 
 
 @dataclass(frozen=True)
@@ -292,10 +293,11 @@ def _check_size(root: Tree[Token], source: str) -> None:
     so that `- - - … 1` nested thousands deep is an error and not a RecursionError.
     """
     count = 0
-    stack = [(root, 1)]
+    stack = [(root, 1, False)]
     while stack:
-        tree, depth = stack.pop()
-        count += 1
+        tree, depth, listed = stack.pop()
+        # a value written in a list is one set lookup, not a step; lists have their own limit
+        count += 0 if listed and tree.data in LITERALS else 1
         if depth > MAX_DEPTH:
             raise ExpressionError(
                 f"the expression nests deeper than {MAX_DEPTH} levels",
@@ -303,7 +305,11 @@ def _check_size(root: Tree[Token], source: str) -> None:
                 tree.meta.start_pos,
                 tree.meta.end_pos,
             )
-        stack.extend((child, depth + 1) for child in tree.children if isinstance(child, Tree))
+        stack.extend(
+            (child, depth + 1, tree.data == "list_")
+            for child in tree.children
+            if isinstance(child, Tree)
+        )
     if count > MAX_NODES:
         raise ExpressionError(
             f"the expression has more than {MAX_NODES} parts; split it", source, 0, len(source)
@@ -369,9 +375,8 @@ def _expected(terminals: set[str]) -> str:
     if terminals & OPERANDS:
         return "a value, a field or a function"
     operators = terminals & ({"AND", "OR", "PLUS", "STAR"} | COMPARISONS)
-    words = ["an operator"] if operators else []
+    words = ["an operator"] if operators else ["'in'"] if "IN" in terminals else []
     for terminal, word in (
-        ("IN", "'in'"),
         ("COMMA", "','"),
         ("WHERE", "'where'"),
         ("RPAR", "')'"),

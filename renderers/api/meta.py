@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from engine import drafts
+from engine import drafts, forms
 from engine.errors import BadRequest, NotFound, ValidationFailed, field_error
 from engine.publishing import PublishResult, draft_contents, plan, version_contents
 from engine.runtime import Runtime
@@ -238,3 +238,17 @@ def _int_param(raw: str, name: str) -> int:
             f"{name} must be a version number", [field_error(name, "expected an integer")]
         )
     return int(raw)
+
+
+async def form_state(request: Request) -> Response:
+    """The visible/read-only/required state of a form's fields for the values posted."""
+    runtime = _runtime(request)
+    catalog = runtime.require_catalog()
+    values = await read_json_object(request)
+    app, name = request.path_params["app"], request.path_params["form"]
+
+    def run() -> dict[str, Any]:
+        with runtime.engine.connect() as conn:
+            return forms.form_state(conn, catalog, app, name, values, principal_of(request))
+
+    return JSON(await run_in_threadpool(run))

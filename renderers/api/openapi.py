@@ -71,6 +71,8 @@ def _record_schema(entity: CompiledEntity) -> dict[str, Any]:
         field_schema = TypeAdapter(field_annotation(spec)).json_schema(mode="serialization")
         field_schema.pop("$defs", None)
         properties[name] = {"anyOf": [field_schema, {"type": "null"}]}
+        if spec.computed is not None:
+            properties[name] |= {"readOnly": True, "description": f"computed: {spec.computed}"}
     return {
         "type": "object",
         "title": pick(entity.definition.label, "en", entity.name),

@@ -8,7 +8,13 @@ from starlette.responses import Response
 
 from engine import records
 from engine.runtime import Runtime
-from renderers.api.requests import entity_of, principal_of, read_body, record_id_of
+from renderers.api.requests import (
+    entity_of,
+    language_of,
+    principal_of,
+    read_body,
+    record_id_of,
+)
 from renderers.api.responses import JSON
 
 
@@ -39,7 +45,12 @@ async def create_record(request: Request) -> Response:
     entity = entity_of(runtime.require_catalog(), request)
     body = await read_body(request)
     record = await run_in_threadpool(
-        records.create_record, runtime.engine, entity, body, principal_of(request)
+        records.create_record,
+        runtime.engine,
+        entity,
+        body,
+        principal_of(request),
+        language_of(request),
     )
     location = f"/api/{entity.app}/{entity.name}/{record['id']}"
     return JSON(record, status_code=201, headers={"Location": location, "ETag": _etag(record)})
@@ -71,6 +82,7 @@ async def update_record(request: Request) -> Response:
         body,
         principal_of(request),
         request.headers.get("if-match"),
+        language_of(request),
     )
     return JSON(record, headers={"ETag": _etag(record)})
 

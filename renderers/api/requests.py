@@ -47,6 +47,12 @@ def principal_of(request: Request) -> Principal:
     return getattr(request.state, "principal", ANONYMOUS)
 
 
+def language_of(request: Request) -> str:
+    """`en` when the client prefers English (Accept-Language), else Chinese, the default."""
+    preferred = request.headers.get("accept-language", "").strip().lower()
+    return "en" if preferred.startswith("en") else "zh"
+
+
 def entity_of(catalog: Catalog, request: Request) -> CompiledEntity:
     app, name = request.path_params["app"], request.path_params["entity"]
     entity = catalog.entity(app, name)
