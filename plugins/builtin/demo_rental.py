@@ -270,7 +270,10 @@ def _household(
         "marital_status": marital,
         "marital_status_since": _marital_since(marital, applicant, rng),
         "annual_income": Decimal(total).quantize(CENT),
-        "per_capita_income": (Decimal(total) / size).quantize(CENT, ROUND_HALF_UP),
+        # as the expression `annual_income / household_size` computes it: 6 places, then cents
+        "per_capita_income": (Decimal(total) / size)
+        .quantize(Decimal("0.000001"), ROUND_HALF_UP)
+        .quantize(CENT, ROUND_HALF_UP),
         "per_capita_assets": None,
         "total_floor_area": floor_area,
         "per_capita_floor_area": (floor_area / size).quantize(CENT, ROUND_HALF_UP),

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.expressions.definitions import load_definitions
 from metamodel.definitions import Definitions
 from metamodel.fields import DecimalField, EnumField, ReferenceField, StringField
-from metamodel.loader import build_definitions, read_folder
+from metamodel.loader import read_folder
 
 APPS_CONFIG = Path(__file__).resolve().parents[2] / "apps_config"
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -18,7 +19,7 @@ SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 @pytest.fixture(scope="module")
 def definitions() -> Definitions:
-    return build_definitions(read_folder(APPS_CONFIG))
+    return load_definitions(read_folder(APPS_CONFIG))
 
 
 def labels_of(definitions: Definitions) -> Iterator[tuple[str, dict[str, str]]]:
