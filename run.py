@@ -67,11 +67,13 @@ def main(argv: list[str] | None = None) -> int:
 def _detail(detail: dict) -> str:
     if "file" in detail:
         where = f"{detail['file']}:{detail['line']}" if detail.get("line") else detail["file"]
-        return (
+        text = (
             f"{where}: {detail['path']}: {detail['message']}"
             if detail["path"]
             else f"{where}: {detail['message']}"
         )
+        excerpt = detail.get("excerpt")
+        return f"{text}\n  {excerpt.replace(chr(10), chr(10) + '  ')}" if excerpt else text
     return f"{detail.get('path')}: {detail.get('message')}"
 
 
