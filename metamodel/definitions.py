@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from metamodel.fields import ReferenceField
@@ -40,6 +41,19 @@ class Definitions:
         app = self.apps.get(target_app)
         entity = app.entities.get(target_entity) if app else None
         return (target_app, entity) if entity else None
+
+    @cached_property
+    def referrer_index(self) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
+        """(app, entity) → every (app, entity, field) whose reference points at it."""
+        index: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        for source_app, entity in self.entities():
+            for field_name, spec in entity.fields.items():
+                if isinstance(spec, ReferenceField):
+                    resolved = self.resolve(source_app, spec.entity)
+                    if resolved:
+                        target = (resolved[0], resolved[1].name)
+                        index.setdefault(target, []).append((source_app, entity.name, field_name))
+        return index
 
     def referrers(
         self, app_name: str, entity_name: str

@@ -35,6 +35,8 @@ import cannot tell such text from any other, so it stays text (the checker then 
 log`, `!!` of a value (JavaScript truthiness: 0, "" and false count as false), aggregates,
 the clock and every other function. An imported rule runs by Anju's rules: ordering with null
 is false (JavaScript takes null as 0), arithmetic with null gives null, `/` keeps 6 digits.
+`"admin" in user.roles` exports, but comes back as `contains(user.roles, "admin")`: an import
+cannot tell a list field from text without the entity, and the checker then refuses it.
 """
 
 from __future__ import annotations

@@ -19,8 +19,7 @@ SYSTEM_FIELD_TYPES: dict[str, Type] = {
     "updated_by": STRING,
     "row_version": INTEGER,
     "org_id": Type("integer"),
-    "state": Type("string"),
-}
+}  # `state` joins when flows give tables a state column
 USER = {
     "username": STRING,
     "roles": Type("list", nullable=False, item=STRING),
@@ -97,9 +96,11 @@ class Scope:
             if resolved is not None:
                 found[name] = Relation(name, f"{resolved[0]}.{resolved[1].name}", declared.field)
         by_entity: dict[str, list[str]] = {}
-        for app, entity, field_name, _ in self.definitions.referrers(self.app, self.entity.name):
+        for app, entity_name, field_name in self.definitions.referrer_index.get(
+            (self.app, self.entity.name), ()
+        ):
             if app == self.app:
-                by_entity.setdefault(entity.name, []).append(field_name)
+                by_entity.setdefault(entity_name, []).append(field_name)
         for entity_name, fields in by_entity.items():
             if len(fields) == 1 and entity_name not in found:
                 found[entity_name] = Relation(entity_name, f"{self.app}.{entity_name}", fields[0])
