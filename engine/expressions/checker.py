@@ -328,7 +328,8 @@ class _Checker:
         """`count`, `sum`, `avg` and `exists` given something other than one relation."""
         name, relations = node.name, sorted(scope.relations())
         relation = relations[0] if relations else "bills"
-        example = f"{name}({relation}.amount)" if name in ("sum", "avg") else f"{name}({relation})"
+        field = "" if name in ("count", "exists") else ".amount"
+        example = f"{name}({relation}{field})"
         if len(node.args) != 1:
             self.fail(node, f"{name}() takes one relation, such as {example}")
         listed = f"has {', '.join(relations)}" if relations else "has none"
@@ -362,12 +363,15 @@ class _Checker:
         name = node.name
         if not scope.context.aggregates:
             self.fail(node, f"{scope.context.name} cannot use aggregates over related records")
-        if len(node.args) != 1 or not isinstance(node.args[0], Path):
-            self.fail(node, f"{name}() takes one relation, such as {name}(bills where …)")
-        path = node.args[0]
         relations = scope.relations()
+        path = node.args[0] if len(node.args) == 1 else None
+        if not isinstance(path, Path) or path.names[0] not in relations:
+            self._not_over_relation(node, scope)
         relation = relations[path.names[0]]
-        inner = scope.related(relation, replace(scope.context, aggregates=False))
+        # an aggregate always runs in the database (`aggregate_query`), and runs there alone
+        within = f"{name}() over {relation.name}"
+        inner_context = replace(scope.context, name=within, aggregates=False, sql_only=True)
+        inner = scope.related(relation, inner_context)
         value: Typed | None = None
         if name in ("count", "exists"):
             if len(path.names) > 1:

@@ -134,6 +134,17 @@ def _field(node: TField) -> Closure:
     if not rest:
         return lambda r, e: r.get(name)
     hops = [(step.entity, step.field) for step in rest]
+    if len(hops) == 1:
+        [(target, target_field)] = hops
+
+        def follow_one(r: Record, e: Environment) -> Any:
+            value = r.get(name)
+            if value is None:
+                return None
+            row = e.lookup(target, value)
+            return None if row is None else row.get(target_field)
+
+        return follow_one
 
     def follow(r: Record, e: Environment) -> Any:
         value = r.get(name)
@@ -182,6 +193,8 @@ def _compare(node: TCompare) -> Closure:
         and len(node.left.steps) == 1
     ):
         return _compare_field_literal(op, node.left.steps[0].field, node.right.value)
+    if isinstance(node.right, TLiteral):
+        return _compare_literal(op, compile_closure(node.left), node.right.value)
     left, right = compile_closure(node.left), compile_closure(node.right)
     if op == "==":
         return lambda r, e: left(r, e) == right(r, e)
@@ -194,6 +207,21 @@ def _compare(node: TCompare) -> Closure:
         return a is not None and b is not None and test(a, b)
 
     return ordered
+
+
+def _compare_literal(op: str, left: Closure, value: Any) -> Closure:
+    """`<any value> <op> literal`, such as `household.size >= 3`, in one closure."""
+    if op == "==":
+        return lambda r, e: left(r, e) == value
+    if op == "!=":
+        return lambda r, e: left(r, e) != value
+    if op == "<":
+        return lambda r, e: (v := left(r, e)) is not None and v < value
+    if op == "<=":
+        return lambda r, e: (v := left(r, e)) is not None and v <= value
+    if op == ">":
+        return lambda r, e: (v := left(r, e)) is not None and v > value
+    return lambda r, e: (v := left(r, e)) is not None and v >= value
 
 
 def _compare_field_literal(op: str, name: str, value: Any) -> Closure:
@@ -222,8 +250,10 @@ ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
 def _in(node: TIn) -> Closure:
     item = compile_closure(node.item)
     negated = node.negated
-    if isinstance(node.collection, TList) and all(
-        isinstance(i, TLiteral) for i in node.collection.items
+    if (
+        isinstance(node.collection, TList)
+        and all(isinstance(i, TLiteral) for i in node.collection.items)
+        and node.item.type.kind != "json"  # a json value may be a dict: no hash
     ):
         values = frozenset(i.value for i in node.collection.items if isinstance(i, TLiteral))
         if negated:

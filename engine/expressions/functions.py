@@ -238,11 +238,17 @@ def _sql_concat(_ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -> Sql
 
 def _sql_substr(ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -> SqlElement:
     text, start, *rest = args
-    # PostgreSQL's substr takes int, not the bigint integer values are
-    begin = sa.cast(ctx.greatest(start, sa.literal(1)), sa.Integer)
+    begin = _int4(ctx.greatest(start, sa.literal(1)))
     if not rest:
         return sa.func.substr(text, begin)
-    return sa.func.substr(text, begin, sa.cast(ctx.greatest(rest[0], sa.literal(0)), sa.Integer))
+    return sa.func.substr(text, begin, _int4(ctx.greatest(rest[0], sa.literal(0))))
+
+
+def _int4(number: SqlElement) -> SqlElement:
+    """A position or length for PostgreSQL's substr, which takes int (whole numbers in
+    expressions are bigint): beyond int's range, the largest int means the same."""
+    largest = 2**31 - 1
+    return sa.cast(sa.case((number > largest, largest), else_=number), sa.Integer)
 
 
 def _sql_round(ctx: SqlContext, args: list[SqlElement], types: list[Type]) -> SqlElement:
@@ -253,7 +259,8 @@ def _sql_round(ctx: SqlContext, args: list[SqlElement], types: list[Type]) -> Sq
         rounded = sa.func.anju_round(args[0], digits)
     else:
         rounded = sa.func.round(sa.cast(args[0], sa.Numeric), sa.cast(digits, sa.Integer))
-    return sa.cast(rounded, sa.BigInteger) if len(args) == 1 else rounded
+    whole = len(args) == 1 or getattr(args[1], "value", None) == 0
+    return sa.cast(rounded, sa.BigInteger) if whole else rounded
 
 
 def _sql_extreme(name: str) -> Callable[[SqlContext, list[SqlElement], list[Type]], SqlElement]:
@@ -278,19 +285,40 @@ def _sql_days_between(ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -
     return sa.cast(end, sa.Date) - sa.cast(start, sa.Date)
 
 
+FIRST_DAY, LAST_DAY = sa.literal(date.min, sa.Date()), sa.literal(date.max, sa.Date())
+
+
 def _sql_add_days(ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -> SqlElement:
     day, days = args
     if ctx.sqlite:
-        return sa.func.date(day, sa.func.printf("%+d days", days))
-    return sa.type_coerce(day, sa.Date) + sa.cast(days, sa.Integer)
+        # "-3 days", "5 days"; a null number of days gives a null modifier, so a null date
+        return _within_years(sa.func.date(day, sa.cast(days, sa.Text).concat(" days")))
+    day = sa.type_coerce(day, sa.Date)
+    days = _clamp(days, (FIRST_DAY - day) - 1, (LAST_DAY - day) + 1)
+    return _within_years(day + sa.cast(days, sa.Integer))
 
 
 def _sql_add_months(ctx: SqlContext, args: list[SqlElement], _t: list[Type]) -> SqlElement:
     day, months = args
     if ctx.sqlite:
         return sa.func.anju_add_months(day, months)
+    day = sa.type_coerce(day, sa.Date)
+    month_index = sa.extract("year", day) * 12 + sa.extract("month", day) - 1
+    months = _clamp(months, 11 - month_index, 10_000 * 12 - month_index)
     interval = sa.func.make_interval(0, sa.cast(months, sa.Integer))
-    return sa.cast(sa.type_coerce(day, sa.Date) + interval, sa.Date)
+    return _within_years(sa.cast(day + interval, sa.Date))
+
+
+def _clamp(number: SqlElement, low: SqlElement, high: SqlElement) -> SqlElement:
+    """Days or months cut to one step outside years 1 to 9999, so that PostgreSQL neither
+    overflows int nor leaves its own date range (`_within_years` then gives null); null when
+    any part is, never the uncut number, which PostgreSQL may cast even on an untaken branch."""
+    return sa.case((number < low, low), (number > high, high), (number.between(low, high), number))
+
+
+def _within_years(day: SqlElement) -> SqlElement:
+    """Null past 31 December 9999 or before 1 January 1, as Python's dates (and the closures)."""
+    return sa.case((day.between(FIRST_DAY, LAST_DAY), day), else_=sa.null())
 
 
 def _sql_part(part: str) -> Callable[[SqlContext, list[SqlElement], list[Type]], SqlElement]:

@@ -53,6 +53,7 @@ from typing import Any, NoReturn
 from engine.expressions.errors import ExpressionError
 from engine.expressions.syntax import (
     MAX_DEPTH,
+    MAX_NODES,
     Binary,
     Call,
     ListOf,
@@ -271,6 +272,8 @@ class _Operation:
         return _import(self.args[index], self.at(index), self.depth + 1)
 
     def nodes(self, low: int, high: int | None = None) -> list[Node]:
+        if len(self.args) > MAX_NODES:  # the parser would refuse it; say so before building it
+            self.fail(f'"{self.operator}" has more than {MAX_NODES} arguments; split the rule')
         if len(self.args) < low or (high is not None and len(self.args) > high):
             wanted = f"{low}" + (" or more" if high is None else f" to {high}" * (high > low))
             noun = "argument" if low == high == 1 else "arguments"

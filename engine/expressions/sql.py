@@ -70,7 +70,11 @@ class SqlContext:
         return self.env.timezone
 
     def greatest(self, a: SqlElement, b: SqlElement) -> SqlElement:
-        return sa.func.max(a, b) if self.sqlite else sa.func.greatest(a, b)
+        """The larger of the two, null if either is (PostgreSQL's greatest skips nulls)."""
+        if self.sqlite:
+            return sa.func.max(a, b)
+        either_null = sa.or_(a.is_(None), b.is_(None))
+        return sa.case((either_null, sa.null()), else_=sa.func.greatest(a, b))
 
     def literal(self, value: Any, kind: Type) -> SqlElement:
         if value is None:
@@ -120,6 +124,20 @@ def aggregate_query(node: TAggregate, record_id: int, context: SqlContext) -> sa
     return sa.select(sa.type_coerce(compiler.aggregate(node), sql_type(node.type)))
 
 
+def _always_null(node: Typed) -> bool:
+    """Null whatever the record: `null`, and arithmetic or functions with a `null` operand."""
+    match node:
+        case TLiteral():
+            return node.value is None
+        case TNegate():
+            return _always_null(node.operand)
+        case TArithmetic():
+            return _always_null(node.left) or _always_null(node.right)
+        case TCall() if node.function.propagate_nulls:
+            return any(_always_null(arg) for arg in node.args)
+    return False
+
+
 def _divide(a: SqlElement, b: SqlElement) -> SqlElement:
     """a / b rounded half away from zero to DIVISION_SCALE places, exactly, on PostgreSQL.
 
@@ -151,6 +169,10 @@ class _Compiler:
         return element
 
     def value(self, node: Typed) -> SqlElement:
+        if _always_null(node):  # typed, or PostgreSQL cannot choose an operator for -NULL
+            return (
+                sa.null() if node.type.kind == "null" else sa.cast(sa.null(), sql_type(node.type))
+            )
         match node:
             case TLiteral():
                 return self.ctx.literal(node.value, node.type)
@@ -210,25 +232,45 @@ class _Compiler:
         if op in ("==", "!="):
             for this, other in ((left, right), (right, left)):
                 if isinstance(other, TLiteral) and other.value is None:
-                    value = self.value(this)
+                    value = self._operand(this)
                     return value.is_(None) if op == "==" else value.is_not(None)
-        a, b = self.value(left), self.value(right)
+        a, b = self._operand(left), self._operand(right)
         nullable = [v for v, t in ((a, left), (b, right)) if t.type.nullable]
         if op == "==":
             if len(nullable) == 2:
                 return a.is_not_distinct_from(b)
-            return sa.and_(*(v.is_not(None) for v in nullable), a == b)
+            return self._unless_null(nullable, a == b, sa.false())
         if op == "!=":
             if len(nullable) == 2:
                 return a.is_distinct_from(b)
-            return sa.or_(*(v.is_(None) for v in nullable), a != b)
+            return self._unless_null(nullable, a != b, sa.true())
         if not self.ctx.sqlite and "string" in (left.type.kind, right.type.kind):
             a = a.collate("C")  # compare text by code point, as Python and SQLite do
         compared = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+        return self._unless_null(nullable, compared, sa.false())
+
+    @staticmethod
+    def _unless_null(
+        nullable: list[SqlElement], compared: SqlElement, otherwise: SqlElement
+    ) -> SqlElement:
+        """`compared`, or `otherwise` when a nullable operand is null: for plain columns as
+        `x IS NOT NULL AND …`, which indexes serve; for subqueries with `coalesce`, so the
+        database looks the value up once, not twice."""
+        if not all(isinstance(v, sa.ColumnClause) for v in nullable):
+            return sa.func.coalesce(compared, otherwise)
+        if otherwise is sa.true() or isinstance(otherwise, sa.True_):
+            return sa.or_(*(v.is_(None) for v in nullable), compared)
         return sa.and_(*(v.is_not(None) for v in nullable), compared)
 
+    def _operand(self, node: Typed) -> SqlElement:
+        """A value to compare; the JSON null an empty json field holds compares as null."""
+        value = self.value(node)
+        if node.type.kind == "json":
+            return sa.func.nullif(sa.cast(value, sa.Text), "null")
+        return value
+
     def _in(self, node: TIn) -> SqlElement:
-        item = self.value(node.item)
+        item = self._operand(node.item)
         collection = node.collection
         if isinstance(collection, TList) and not all(
             isinstance(i, TLiteral) for i in collection.items
@@ -300,6 +342,8 @@ class _Compiler:
             total = sa.func.coalesce(sa.func.sum(value), 0)
             if self.ctx.sqlite and node.type.kind == "decimal":
                 return sa.func.round(total, node.type.scale)
+            if not self.ctx.sqlite and node.type.kind == "integer":
+                return sa.cast(total, sa.BigInteger)  # PostgreSQL sums bigints as numeric
             return total
         if function == "avg":
             if self.ctx.sqlite:

@@ -273,19 +273,6 @@ def parse(source: str) -> Node:
         raise
 
 
-def children(node: Node) -> tuple[Node, ...]:
-    match node:
-        case ListOf():
-            return node.items
-        case Unary():
-            return (node.operand,)
-        case Binary():
-            return (node.left, node.right)
-        case Call():
-            return node.args + ((node.where,) if node.where is not None else ())
-    return ()
-
-
 def _check_size(root: Tree[Token], source: str) -> None:
     """Evaluation cost is bounded by the size of the tree, so the tree is bounded.
 
@@ -306,7 +293,8 @@ def _check_size(root: Tree[Token], source: str) -> None:
                 tree.meta.end_pos,
             )
         stack.extend(
-            (child, depth + 1, tree.data == "list_")
+            # `a and b and c …` is a flat chain to a reader: its length does not nest
+            (child, depth if child.data == tree.data in CHAINS else depth + 1, tree.data == "list_")
             for child in tree.children
             if isinstance(child, Tree)
         )
@@ -316,6 +304,7 @@ def _check_size(root: Tree[Token], source: str) -> None:
         )
 
 
+CHAINS = frozenset({"and_", "or_", "add", "multiply"})
 COMPARISONS = frozenset({"_EQ", "_NE", "_LE", "_GE", "_LT", "_GT"})
 OPERANDS = frozenset({"NAME", "INTEGER", "DECIMAL", "STRING", "TEMPORAL"})
 HINTS = {
@@ -351,7 +340,7 @@ def _syntax_error(exc: UnexpectedInput, source: str) -> ExpressionError:
     message = f"unexpected {str(token)!r}; expected {_expected(expected)}"
     if token.type in COMPARISONS and not expected & (COMPARISONS | OPERANDS):
         message += " (comparisons do not chain: write 'a < b and b < c')"
-    return ExpressionError(message, source, *_at(token))
+    return ExpressionError(message, source, start, end)
 
 
 def _character_message(source: str, position: int) -> str:

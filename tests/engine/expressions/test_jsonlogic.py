@@ -421,8 +421,12 @@ ABSENT = 'it lists absent fields; test each field with {"==": [{"var": "x"}, nul
         ({"==": [FLOOR, float("inf")]}, "at ==[1]: inf is not a JSON value Anju can read"),
         ({"==": [FLOOR, {1}]}, "at ==[1]: {1} is not a JSON value Anju can read"),
         (
-            {"and": [ACTIVE] * 60},
-            "at the root: the expression nests deeper than 40 levels",
+            {"and": [ACTIVE] * 210},
+            "at the root: the expression has more than 400 parts; split it",
+        ),
+        (
+            {"and": [ACTIVE] * 5000},
+            'at the root: "and" has more than 400 arguments; split the rule',
         ),
     ],
 )
