@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.expressions.functions import DECIMALS, add_months, local_date, lower, upper
+from engine.expressions.builtins import add_months, local_date, lower, upper
+from engine.expressions.functions import DECIMALS
 from engine.expressions.types import DIVISION_SCALE
 
 QUANTUM = Decimal(1).scaleb(-DIVISION_SCALE)
