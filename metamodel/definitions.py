@@ -55,17 +55,6 @@ class Definitions:
                         index.setdefault(target, []).append((source_app, entity.name, field_name))
         return index
 
-    def referrers(
-        self, app_name: str, entity_name: str
-    ) -> Iterator[tuple[str, Entity, str, ReferenceField]]:
-        """Every reference field in any entity that points at `app_name.entity_name`."""
-        for source_app, entity in self.entities():
-            for field_name, spec in entity.fields.items():
-                if isinstance(spec, ReferenceField):
-                    resolved = self.resolve(source_app, spec.entity)
-                    if resolved and resolved[0] == app_name and resolved[1].name == entity_name:
-                        yield source_app, entity, field_name, spec
-
     def calendar(self, app_name: str, name: str = "default") -> tuple[str, Calendar] | None:
         """The calendar `name` of `app_name`, else the first app's calendar of that name."""
         own = self.apps.get(app_name)

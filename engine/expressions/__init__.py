@@ -22,7 +22,7 @@ from engine.expressions.scope import ExpressionContext, Scope
 from engine.expressions.sql import NotExpressible, SqlContext, to_sql, to_sql_condition
 from engine.expressions.syntax import parse
 from engine.expressions.typed import Typed
-from engine.expressions.types import Type
+from engine.expressions.types import Type, described
 
 __all__ = [
     "Environment",
@@ -78,24 +78,10 @@ def compile_expression(
     node = parse(source)
     tree = check(source, node, scope, functions)
     if expected == "boolean" and tree.type.kind not in ("boolean", "null"):
-        article = "an" if str(tree.type)[0] in "aeiou" else "a"
         raise ExpressionError(
-            f"must be a condition (true or false), but this gives {article} {tree.type}",
+            f"must be a condition (true or false), but this gives {described(tree.type)}",
             source,
             0,
             len(source),
         )
     return Expression(source, tree)
-
-
-def context_for(name: str) -> ExpressionContext:
-    from engine.expressions import scope
-
-    return {
-        "computed": scope.COMPUTED,
-        "virtual": scope.VIRTUAL,
-        "rule": scope.RULE,
-        "form": scope.FORM,
-        "default": scope.DEFAULT,
-        "filter": scope.FILTER,
-    }[name]

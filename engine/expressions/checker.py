@@ -47,6 +47,7 @@ from engine.expressions.types import (
     common,
     comparable,
     decimal,
+    described,
     field_type,
 )
 from metamodel.fields import ReferenceField
@@ -98,7 +99,7 @@ class _Checker:
     def condition(self, node: Node, scope: Scope, what: str = "a condition") -> Typed:
         typed = self.check(node, scope)
         if typed.type.kind not in ("boolean", "null"):
-            self.fail(node, f"{what} must be true or false, but this is {_a(typed.type)}")
+            self.fail(node, f"{what} must be true or false, but this is {described(typed.type)}")
         return typed
 
     # values
@@ -123,7 +124,9 @@ class _Checker:
                 steps.append(Step(current.path, name))
                 kind = SYSTEM_FIELD_TYPES[name]
                 if i < len(node.names) - 1:
-                    self.fail(span, f"{name} is {_a(kind)}, not a reference; it has no fields")
+                    self.fail(
+                        span, f"{name} is {described(kind)}, not a reference; it has no fields"
+                    )
                 return TField(kind, node, tuple(steps))
             if spec is None:
                 self._unknown_name(name, span, current, top=i == 0)
@@ -140,7 +143,7 @@ class _Checker:
             if not isinstance(spec, ReferenceField):
                 self.fail(
                     span,
-                    f"{name} is {_a(field_type(spec))} field, not a reference; "
+                    f"{name} is {described(field_type(spec))} field, not a reference; "
                     "only references can be followed with '.'",
                 )
             if not scope.context.references:
@@ -167,7 +170,7 @@ class _Checker:
         declared = scope.context.variables[name]
         if isinstance(declared, Type):
             if rest:
-                self.fail(node, f"{name} is {_a(declared)}; it has no attributes")
+                self.fail(node, f"{name} is {described(declared)}; it has no attributes")
             return TVariable(declared, node, name)
         if len(rest) != 1:
             known = ", ".join(f"{name}.{a}" for a in declared)
@@ -187,7 +190,7 @@ class _Checker:
             return TNot(BOOLEAN, node, operand)
         operand = self.check(node.operand, scope)
         if not operand.type.numeric and operand.type.kind != "null":
-            self.fail(node.operand, f"'-' needs a number, not {_a(operand.type)}")
+            self.fail(node.operand, f"'-' needs a number, not {described(operand.type)}")
         return TNegate(operand.type, node, operand)
 
     def _logic(self, node: Binary, scope: Scope) -> Typed:
@@ -206,7 +209,7 @@ class _Checker:
         if not comparable(left.type, right.type):
             self.fail(
                 node,
-                f"cannot compare {_a(left.type)} with {_a(right.type)}"
+                f"cannot compare {described(left.type)} with {described(right.type)}"
                 + _comparison_hint(left.type, right.type),
             )
         if op in ORDERING:
@@ -214,7 +217,7 @@ class _Checker:
                 if side.type.kind == "null":
                     self.fail(side.node, "null has no order; write '== null' or '!= null'")
                 if side.type.kind in ("boolean", "json"):
-                    self.fail(side.node, f"{_a(side.type)} has no order; use == or !=")
+                    self.fail(side.node, f"{described(side.type)} has no order; use == or !=")
         self._check_options(left, right)
         self._check_options(right, left)
         return TCompare(BOOLEAN, node, op, left, right)
@@ -246,7 +249,7 @@ class _Checker:
             )
         element = collection.type.item or NULL
         if not comparable(item.type, element):
-            self.fail(node, f"cannot look for {_a(item.type)} in a {collection.type}")
+            self.fail(node, f"cannot look for {described(item.type)} in a {collection.type}")
         self._check_options(item, collection)
         return TIn(BOOLEAN, node, item, collection, node.operator == "not in")
 
@@ -257,7 +260,8 @@ class _Checker:
             if not side.type.numeric and side.type.kind != "null":
                 self.fail(
                     side.node,
-                    f"'{op}' needs numbers, not {_a(side.type)}" + _arithmetic_hint(op, side.type),
+                    f"'{op}' needs numbers, not {described(side.type)}"
+                    + _arithmetic_hint(op, side.type),
                 )
         nullable = left.type.nullable or right.type.nullable
         kinds = {left.type.kind, right.type.kind} - {"null"}
@@ -382,9 +386,9 @@ class _Checker:
             tail = Path(path.offsets[1], path.end, path.names[1:], path.offsets[1:])
             value = self._path(tail, replace(inner, context=replace(inner.context, variables={})))
             if name in ("sum", "avg") and not value.type.numeric:
-                self.fail(path, f"{name}() needs a number field, not {_a(value.type)}")
+                self.fail(path, f"{name}() needs a number field, not {described(value.type)}")
             if value.type.kind in ("boolean", "json"):
-                self.fail(path, f"{name}() cannot order {_a(value.type)}")
+                self.fail(path, f"{name}() cannot order {described(value.type)}")
         where = self.condition(node.where, inner, "'where'") if node.where is not None else None
         result = {
             "count": INTEGER,
@@ -420,12 +424,6 @@ def _literal_type(value: Any) -> Type:
         case date():
             return DATE
     return NULL
-
-
-def _a(kind: Type) -> str:
-    text = str(kind)
-    article = "an" if text[0] in "aeiou" else "a"
-    return "null" if text == "null" else f"{article} {text}"
 
 
 def _describe(typed: Typed) -> str:

@@ -28,7 +28,7 @@ from engine.expressions.scope import (
     ExpressionContext,
     Scope,
 )
-from engine.expressions.types import Type, field_type
+from engine.expressions.types import Type, described, field_type
 from metamodel.definitions import Definitions, Key
 from metamodel.errors import DefinitionError
 from metamodel.fields import FieldDefinition
@@ -225,12 +225,7 @@ def assignment_problem(value: Type, spec: FieldDefinition) -> str | None:
     if target.kind == value.kind:
         return None
     hint = "; use round(x) for a whole number" if value.kind == "decimal" else ""
-    return f"gives {_a(value)}, but the field is {_a(target)}{hint}"
-
-
-def _a(kind: Type) -> str:
-    text = str(kind)
-    return f"{'an' if text[0] in 'aeiou' else 'a'} {text}"
+    return f"gives {described(value)}, but the field is {described(target)}{hint}"
 
 
 def load_definitions(

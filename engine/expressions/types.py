@@ -64,6 +64,14 @@ def field_type(spec: FieldDefinition, target: str | None = None) -> Type:
     return Type(spec.type)
 
 
+def described(kind: Type) -> str:
+    """The type with its article, for messages: "an integer", "a list of string", "null"."""
+    text = str(kind)
+    if text == "null":
+        return text
+    return f"{'an' if text[0] in 'aeiou' else 'a'} {text}"
+
+
 def comparable(left: Type, right: Type) -> bool:
     """Whether `==` and `<` make sense between the two: same kind, or both numbers."""
     if left.kind == "null" or right.kind == "null":
