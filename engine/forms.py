@@ -38,8 +38,8 @@ def form_state(
     Values that do not (yet) convert to their field's type count as empty, so a half-typed
     date never breaks the form.
     """
-    form = catalog.definitions.apps.get(app, None)
-    definition = form.forms.get(form_name) if form else None
+    bundle = catalog.definitions.apps.get(app)
+    definition = bundle.forms.get(form_name) if bundle else None
     compiled = catalog.forms.get((app, form_name))
     if definition is None or compiled is None:
         raise NotFound(f"no form {app}/{form_name}")
@@ -54,8 +54,8 @@ def form_state(
             spec = entity.fields[name]
             conditions = compiled.fields.get(name, {})
 
-            def holds(condition: str, otherwise: bool, conditions: dict = conditions) -> bool:
-                expression = conditions.get(condition)
+            def holds(condition: str, otherwise: bool) -> bool:
+                expression = conditions.get(condition)  # noqa: B023 - used at once, in this loop
                 return expression.test(record, env) if expression else otherwise
 
             state = FieldState(
