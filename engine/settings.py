@@ -25,6 +25,22 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     timezone: str = "Asia/Shanghai"  # what `today` means in expressions and timers
 
+    # identity and sessions
+    secret_key: str | None = None  # signs tokens and cookies; generated and stored if unset
+    access_token_minutes: int = 15
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    password_policy: str = "mlps3"  # or "asvs"
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+    secure_cookies: bool = False  # set behind HTTPS so cookies are never sent in clear
+
+    # protection of personal data and the audit trail
+    encryption_key: str | None = None  # base64, 32 bytes; kept in data_dir/keys if unset
+    encryption_algorithm: str = "aes-gcm"  # or "sm4-gcm"
+    audit_hash: str = "sha256"  # or "sm3"
+    audit_retention_days: int = 180
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -20,7 +20,9 @@ from metamodel.fields import (
     TextField,
 )
 from metamodel.models import (
+    ACTIONS,
     EXPRESSION_WORDS,
+    PLATFORM_ROLES,
     RESERVED_NAMES,
     SYSTEM_COLUMNS,
     Calendar,
@@ -102,7 +104,70 @@ def _check_entity(
     for i, rule in enumerate(entity.rules):
         if rule.field is not None and rule.field not in entity.fields:
             error(("rules", i, "field"), f"unknown field {rule.field!r}")
+    for path, message in _sensitive_problems(entity) + _grant_problems(definitions, entity):
+        error(path, message)
     return errors
+
+
+SENSITIVE_TYPES = ("string", "text", "integer", "decimal", "date")
+NEEDS_READ = ("update", "delete", "export", "unmask")
+
+
+def _sensitive_problems(entity: Entity) -> list[tuple[tuple[Any, ...], str]]:
+    """Encrypted values cannot be searched as text, sorted, or read by SQL expressions."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    sensitive = {n for n, s in entity.fields.items() if s.sensitive}
+    for name in sensitive:
+        spec = entity.fields[name]
+        if spec.type not in SENSITIVE_TYPES:
+            allowed = ", ".join(SENSITIVE_TYPES)
+            problems.append((("fields", name, "sensitive"), f"only {allowed} fields can be"))
+        if spec.virtual:
+            problems.append((("fields", name, "sensitive"), "a virtual field is never stored"))
+    for i, name in enumerate(entity.search_fields):
+        if name in sensitive:
+            message = f"{name!r} is sensitive (encrypted); it is found by exact match, not search"
+            problems.append((("search_fields", i), message))
+    for i, term in enumerate(entity.default_sort):
+        if term.lstrip("-") in sensitive:
+            problems.append(
+                (
+                    ("default_sort", i),
+                    f"{term.lstrip('-')!r} is sensitive; encrypted values cannot be sorted",
+                )
+            )
+    for i, index in enumerate(entity.indexes):
+        for j, name in enumerate(index.fields):
+            if name in sensitive:
+                message = f"{name!r} is sensitive; give it `index` or `unique` on the field"
+                problems.append((("indexes", i, "fields", j), message))
+    return problems
+
+
+def _grant_problems(definitions: Definitions, entity: Entity) -> list[tuple[tuple[Any, ...], str]]:
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    known = set(PLATFORM_ROLES)
+    for bundle in definitions.apps.values():
+        known.update(bundle.roles.roles)
+    for role, grant in entity.permissions.items():
+        where = ("permissions", role)
+        if role not in known:
+            problems.append((where, f"unknown role {role!r}; declare it in a roles.yaml"))
+        for i, action in enumerate(grant.actions):
+            if action not in ACTIONS:
+                expected = ", ".join(ACTIONS)
+                problems.append(
+                    (where + ("actions", i), f"unknown action {action!r}; expected {expected}")
+                )
+        needing = [a for a in grant.actions if a in NEEDS_READ]
+        if needing and "read" not in grant.actions:
+            problems.append(
+                (where + ("actions",), f"{needing[0]} needs read: a role changes what it sees")
+            )
+        for name in grant.fields:
+            if name not in entity.fields:
+                problems.append((where + ("fields", name), f"unknown field {name!r}"))
+    return problems
 
 
 def _computed_problems(spec: Any) -> list[tuple[str, str]]:

@@ -40,6 +40,11 @@ class FieldBase(Strict):
     virtual: bool = False
     default_expression: Expression | None = None
     """An expression for the value of a field a new record leaves out."""
+    sensitive: bool = False
+    """Personal data (ID numbers, phones, incomes): encrypted at rest, masked for roles
+    without the `unmask` right, exact-match search through a keyed blind index."""
+    mask: Annotated[str, Field(pattern=r"^[0-9]+\*[0-9]+$")] | None = None
+    """How a masked value shows: `6*4` keeps the first 6 and last 4 characters."""
 
 
 class StringField(FieldBase):

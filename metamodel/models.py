@@ -71,6 +71,29 @@ class Rule(Strict):
     field: str | None = None  # the field the message belongs to, if one
 
 
+PLATFORM_ROLES = ("admin", "auditor", "configurator")  # known to every app without roles.yaml
+ACTIONS = ("read", "create", "update", "delete", "export", "unmask")
+SCOPE_WORDS = ("all", "org", "org_subtree", "own")
+FieldAccess = Literal["hidden", "masked", "readonly"]
+
+
+class Grant(Strict):
+    """What one role may do with an entity's records, on which records, to which fields.
+
+    `scope` is `all`, `org` (records of the role's organisation), `org_subtree` (and of the
+    organisations under it), `own` (records the user created) or an expression; a list of
+    them grants the records any one of them allows.
+    """
+
+    actions: Annotated[list[Name], Field(min_length=1)]
+    scope: Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)] = "all"
+    fields: dict[Name, FieldAccess] = {}
+
+    @property
+    def scopes(self) -> list[str]:
+        return [self.scope] if isinstance(self.scope, str) else list(self.scope)
+
+
 class Entity(Strict):
     """`entities/<name>.yaml`: a kind of record, served as one SQL table and one API resource."""
 
@@ -84,6 +107,11 @@ class Entity(Strict):
     default_sort: list[str] = []
     relations: dict[Name, Relation] = {}
     rules: list[Rule] = []
+    permissions: dict[Name, Grant] = {}
+    """role → grant; roles without a grant (other than admin) see nothing of the entity."""
+    org: Expression | None = None
+    """An expression giving the code of the organisation a record belongs to (its `org_id`);
+    without it, a record belongs to the organisation of the user who created it."""
 
 
 class FormSection(Strict):
@@ -117,7 +145,7 @@ class Role(Strict):
 
 
 class Roles(Strict):
-    """`roles.yaml`: the roles an app knows; permissions attach to them in a later version."""
+    """`roles.yaml`: the roles an app knows; entities grant them actions in `permissions`."""
 
     name: Literal["roles"] = "roles"
     roles: dict[Name, Role] = {}

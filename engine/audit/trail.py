@@ -1,0 +1,95 @@
+"""Appending to the audit trail inside the caller's transaction.
+
+An entry commits or rolls back with the change it describes. Appends are serialised by a
+lock on the single head row, so the chain has one order on every database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from engine.audit.chain import entry_hash
+
+metadata = sa.MetaData()
+audit_table = sa.Table(
+    "anju_audit",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.DateTime(timezone=True)),
+    sa.Column("actor", sa.String(100)),
+    sa.Column("actor_org_id", sa.BigInteger),
+    sa.Column("address", sa.String(64)),
+    sa.Column("action", sa.String(40)),
+    sa.Column("target", sa.String(100)),
+    sa.Column("record_id", sa.String(40)),
+    sa.Column("outcome", sa.String(20)),
+    sa.Column("detail", sa.Text),
+    sa.Column("algorithm", sa.String(10)),
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("hash", sa.String(64)),
+)
+head_table = sa.Table(
+    "anju_audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("hash", sa.String(64)),
+    sa.Column("base_seq", sa.BigInteger),
+    sa.Column("base_hash", sa.String(64)),
+)
+HEAD_ID = 1
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One thing that happened. `action` is dotted: `record.update`, `auth.login_failed`,
+    `definitions.publish`, `permission.denied`, `record.export`, `record.unmask`, …"""
+
+    action: str
+    actor: str
+    target: str = ""  # "public_rental.application", "user:alice", "definitions"
+    record_id: str | int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)  # e.g. {"changes": {f: [old, new]}}
+    outcome: str = "ok"  # ok, denied, failed
+    address: str | None = None
+    actor_org_id: int | None = None
+
+
+def append(conn: sa.Connection, event: AuditEvent, algorithm: str = "sha256") -> int:
+    """Add `event` to the chain in the caller's transaction; returns its sequence number."""
+    head = _locked_head(conn)
+    entry: dict[str, Any] = {
+        "seq": head["seq"] + 1,
+        "at": datetime.now(UTC),
+        "actor": event.actor,
+        "actor_org_id": event.actor_org_id,
+        "address": event.address,
+        "action": event.action,
+        "target": event.target,
+        "record_id": None if event.record_id is None else str(event.record_id),
+        "outcome": event.outcome,
+        "detail": orjson.dumps(event.detail, default=str, option=orjson.OPT_SORT_KEYS).decode(),
+        "algorithm": algorithm,
+        "prev_hash": head["hash"],
+    }
+    entry["hash"] = entry_hash(entry)
+    conn.execute(audit_table.insert().values(**entry))
+    conn.execute(
+        head_table.update()
+        .where(head_table.c.id == HEAD_ID)
+        .values(seq=entry["seq"], hash=entry["hash"])
+    )
+    return int(entry["seq"])
+
+
+def _locked_head(conn: sa.Connection) -> dict[str, Any]:
+    """The head row, locked until the transaction ends (SQLite locks the whole database)."""
+    query = sa.select(head_table).where(head_table.c.id == HEAD_ID)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return dict(conn.execute(query).mappings().one())  # created by migration 0002
