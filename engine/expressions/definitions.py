@@ -8,7 +8,7 @@ with file, line, path, column and caret — so a bad rule is never published.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.expressions import (
@@ -23,7 +23,9 @@ from engine.expressions.scope import (
     COMPUTED,
     DEFAULT,
     FORM,
+    ORG,
     RULE,
+    SCOPE,
     VIRTUAL,
     ExpressionContext,
     Scope,
@@ -33,7 +35,7 @@ from metamodel.definitions import Definitions, Key
 from metamodel.errors import DefinitionError
 from metamodel.fields import FieldDefinition
 from metamodel.loader import Document, build_definitions
-from metamodel.models import Calendar, Entity, Form, Rule
+from metamodel.models import SCOPE_WORDS, Calendar, Entity, Form, Rule
 
 Problem = tuple[Key, tuple[Any, ...], ExpressionError | str]
 FORM_CONDITIONS = ("visible", "readonly", "required")
@@ -47,6 +49,8 @@ class EntityExpressions:
     virtual: dict[str, Expression] = field(default_factory=dict)
     defaults: dict[str, Expression] = field(default_factory=dict)
     rules: list[tuple[Rule, Expression]] = field(default_factory=list)
+    scopes: dict[str, list[Expression]] = field(default_factory=dict)  # role → expressions
+    org: Expression | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,25 @@ class _Compiler:
             expression = self.compile(key, ("rules", i, "when"), rule.when, entity, RULE, "boolean")
             if expression is not None:
                 found.rules.append((rule, expression))
+        for role, grant in entity.permissions.items():
+            for i, scope in enumerate(grant.scopes):
+                if scope in SCOPE_WORDS:
+                    continue
+                path = ("permissions", role, "scope") + (
+                    (i,) if isinstance(grant.scope, list) else ()
+                )
+                expression = self.compile(key, path, scope, entity, SCOPE, "boolean")
+                if expression is not None:
+                    found.scopes.setdefault(role, []).append(expression)
+        if entity.org is not None:
+            expression = self.compile(key, ("org",), entity.org, entity, ORG)
+            if expression is not None and expression.type.kind not in ("string", "null"):
+                problem = f"must give an organisation code (text), not {described(expression.type)}"
+                self.problems.append(
+                    (key, ("org",), ExpressionError(problem, entity.org, 0, len(entity.org)))
+                )
+            else:
+                found = replace(found, org=expression)
         return found
 
     def _fits(

@@ -24,6 +24,7 @@ USER = {
     "username": STRING,
     "roles": Type("list", nullable=False, item=STRING),
     "org_id": Type("integer"),
+    "org_code": Type("string"),
 }
 CLOCK: dict[str, Type | Mapping[str, Type]] = {"today": DATE, "now": DATETIME}
 
@@ -57,6 +58,8 @@ RULE = ExpressionContext("a validation rule", {**CLOCK, "user": USER})
 FORM = ExpressionContext("a form condition", {**CLOCK, "user": USER}, aggregates=False)
 DEFAULT = ExpressionContext("a default", {**CLOCK, "user": USER}, aggregates=False)
 FILTER = ExpressionContext("a filter", {**CLOCK, "user": USER}, sql_only=True)
+SCOPE = ExpressionContext("a permission scope", {**CLOCK, "user": USER}, sql_only=True)
+ORG = ExpressionContext("an organisation expression", CLOCK, sql_only=True)
 VARIABLE_NAMES = frozenset({"today", "now", "user", "input", "params"})
 
 

@@ -25,6 +25,7 @@ def user_variables(principal: Principal) -> dict[str, Any]:
         "username": principal.username,
         "roles": list(principal.roles),
         "org_id": principal.org_id,
+        "org_code": principal.org_code,
     }
 
 
