@@ -297,7 +297,7 @@ from tests.engine.expressions.support import FUNCTIONS, compile_unit, scope_for
         (
             "user == 'ann'",
             RULE,
-            "user needs one attribute: user.username, user.roles, user.org_id",
+            "user needs one attribute: user.username, user.roles, user.org_id, user.org_code",
             1,
         ),
         (
