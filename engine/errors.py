@@ -24,6 +24,18 @@ class ValidationFailed(AnjuError):
     status, code = 422, "validation_error"
 
 
+class Unauthorized(AnjuError):
+    """No valid credentials: log in, or send `Authorization: Bearer <token>`."""
+
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(AnjuError):
+    """Known caller, not allowed."""
+
+    status, code = 403, "forbidden"
+
+
 class NotFound(AnjuError):
     status, code = 404, "not_found"
 

@@ -9,7 +9,7 @@ import orjson
 from starlette.requests import Request
 
 from engine.catalog import Catalog, CompiledEntity
-from engine.errors import AnjuError, BadRequest, NotFound, field_error
+from engine.errors import AnjuError, BadRequest, Forbidden, NotFound, Unauthorized, field_error
 from engine.principal import ANONYMOUS, Principal
 
 MAX_BODY = 10 * 1024 * 1024
@@ -43,8 +43,19 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 
 
 def principal_of(request: Request) -> Principal:
-    """The caller; authentication sets it once the identity capability lands."""
-    return getattr(request.state, "principal", ANONYMOUS)
+    """The caller, as the authentication middleware found it (anonymous without credentials)."""
+    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    return principal
+
+
+def require_roles(request: Request, *roles: str) -> Principal:
+    """The caller if they hold one of `roles` (admin always does); else 401 or 403."""
+    principal = principal_of(request)
+    if not principal.is_authenticated:
+        raise Unauthorized("log in first")
+    if principal.is_superuser or not set(roles).isdisjoint(principal.roles):
+        return principal
+    raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
 
 
 def language_of(request: Request) -> str:
