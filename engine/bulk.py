@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from engine.catalog import CompiledEntity
 from engine.principal import Principal
+from engine.records.sealing import seal
 from engine.records.writing import new_row_stamp
 
 
@@ -18,14 +19,18 @@ def next_id(conn: sa.Connection, entity: CompiledEntity) -> int:
 def insert_rows(
     conn: sa.Connection, entity: CompiledEntity, rows: list[dict[str, Any]], principal: Principal
 ) -> int:
-    """Insert rows already known to be valid (generated or checked elsewhere)."""
+    """Insert rows already known to be valid (generated or checked elsewhere); sensitive
+    values are sealed, and `org_id` is left for `assign_orgs`."""
     if not rows:
         return 0
     system = new_row_stamp(entity, principal)
     names = list(entity.stored_fields)
     conn.execute(
         entity.table.insert(),
-        [{**system, **{n: row.get(n) for n in names}, "id": row["id"]} for row in rows],
+        [
+            {**system, **seal(entity, {n: row.get(n) for n in names}), "id": row["id"]}
+            for row in rows
+        ],
     )
     return len(rows)
 

@@ -17,7 +17,8 @@ from pydantic import TypeAdapter
 from engine.expressions import FunctionRegistry, SqlContext, builtin_functions
 from engine.expressions.calendar import WorkingCalendar
 from engine.expressions.definitions import EntityExpressions, FormExpressions, compile_definitions
-from engine.tables import build_table
+from engine.protection import Protector
+from engine.tables import BLIND_INDEX_SUFFIX, build_table
 from engine.validation import RecordInput, build_input_models, field_annotation
 from metamodel.definitions import Definitions
 from metamodel.fields import FieldDefinition, ReferenceField, StringField, TextField
@@ -32,6 +33,8 @@ class CatalogOptions:
 
     functions: FunctionRegistry = field(default_factory=builtin_functions)
     timezone: str = DEFAULT_TIMEZONE
+    audit_hash: str = "sha256"  # the audit chain's hash: sha256, or sm3
+    protector: Protector | None = None  # encrypts sensitive fields; from the settings' keys
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,16 @@ class CompiledEntity:
         """Fields with a column: all but the virtual ones."""
         return {n: s for n, s in self.definition.fields.items() if not s.virtual}
 
+    @cached_property
+    def sensitive_fields(self) -> tuple[str, ...]:
+        """Fields stored encrypted, each with a blind index column (`tables.blind_index_column`)."""
+        return tuple(n for n, s in self.stored_fields.items() if s.sensitive)
+
+    @cached_property
+    def input_fields(self) -> frozenset[str]:
+        """Fields a client may send: stored and not computed."""
+        return frozenset(n for n, s in self.stored_fields.items() if s.computed is None)
+
     @property
     def columns(self) -> list[str]:
         return [*SYSTEM_COLUMNS[:-1], *self.stored_fields]
@@ -102,6 +115,8 @@ class CompiledEntity:
         return virtual.sql(self.table, context) if virtual else self.table.c[name]
 
     def has_field(self, name: str) -> bool:
+        if name.endswith(BLIND_INDEX_SUFFIX):
+            return False  # a sensitive field's digest column is the engine's, not a field
         return name in self.table.c or name in self.expressions.virtual
 
     @property

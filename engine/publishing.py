@@ -14,6 +14,7 @@ from engine.dry_run import DryRunReport, dry_run
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.expressions import FunctionRegistry
 from engine.expressions.definitions import load_definitions
+from engine.records.orgs import assign_orgs, orgs_changed
 from engine.records.recompute import recompute_changed
 from engine.schema_migration import MigrationLog, migrate_schema
 from metamodel import store
@@ -115,6 +116,8 @@ def publish(
         log = migrate_schema(conn, base, proposal.catalog)
         for line in recompute_changed(conn, base, proposal.catalog):
             log.add(line)
+        for entity in orgs_changed(base, proposal.catalog):
+            log.add(f"{entity.path}: organisation set on {assign_orgs(conn, entity)} rows")
         try:
             info = store.write_version(conn, proposal.contents, author, message)
         except sa.exc.IntegrityError:

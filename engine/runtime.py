@@ -16,6 +16,7 @@ from engine.catalog import Catalog, CatalogOptions, compile_catalog
 from engine.database import create_database_engine
 from engine.errors import Conflict
 from engine.expressions.definitions import load_definitions
+from engine.protection import Protector
 from engine.publishing import (
     Contents,
     PublishResult,
@@ -43,7 +44,11 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
-        options = CatalogOptions(timezone=settings.timezone)
+        options = CatalogOptions(
+            timezone=settings.timezone,
+            audit_hash=settings.audit_hash,
+            protector=Protector.from_settings(settings),
+        )
         return cls(settings, create_database_engine(settings), options)
 
     def start(self) -> None:

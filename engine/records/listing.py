@@ -10,16 +10,21 @@ import sqlalchemy as sa
 
 from engine.catalog import CompiledEntity
 from engine.errors import ValidationFailed, field_error
+from engine.permissions import FieldLevel, RecordAccess
 from engine.principal import Principal
+from engine.records.auditing import audit_read
 from engine.records.cursor import decode_cursor, encode_cursor
 from engine.records.evaluation import environment, sql_context
-from engine.records.writing import read_columns
+from engine.records.presenting import present, visible_columns
+from engine.records.reading import require_action
+from engine.records.sealing import blind_filter
 from engine.values import ConversionError, convert, convert_system
 from metamodel.fields import BooleanField, EnumField, JsonField, StringField, TextField
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "isnull")
 RESERVED_PARAMS = ("q", "sort", "limit", "cursor")
 TEXT_OPERATORS = ("contains", "startswith")
+EXACT_OPERATORS = ("eq", "in", "isnull")  # all a masked or encrypted field can be filtered by
 BOOLEAN = BooleanField(type="boolean")
 
 
@@ -55,8 +60,13 @@ def parse_list_query(
     params: Mapping[str, str] | Sequence[tuple[str, str]],
     default_limit: int = 50,
     max_limit: int = 500,
+    access: RecordAccess | None = None,
 ) -> ListQuery:
-    """Read `?field=v&field__op=v&q=&sort=&limit=&cursor=`; a 422 names every bad parameter."""
+    """Read `?field=v&field__op=v&q=&sort=&limit=&cursor=`; a 422 names every bad parameter.
+
+    With `access`, fields hidden from the principal are unknown, masked ones exact-match only,
+    and a default sort on a field it may not sort by is dropped.
+    """
     items = list(params.items()) if isinstance(params, Mapping) else list(params)
     errors: list[dict[str, Any]] = []
     filters: list[Filter] = []
@@ -68,14 +78,50 @@ def parse_list_query(
         column, _, operator = name.partition("__")
         operator = operator or "eq"
         try:
+            _check_filterable(access, column, operator)
             filters.append(Filter(column, operator, _filter_value(entity, column, operator, raw)))
         except ConversionError as exc:
             errors.append(field_error(name, str(exc)))
-    sort = _parse_sort(entity, options.get("sort"), errors)
+    sort = _parse_sort(entity, options.get("sort"), errors, access)
     limit = _parse_limit(options.get("limit"), default_limit, max_limit, errors)
     if errors:
         raise ValidationFailed("invalid query parameters", errors)
     return ListQuery(filters, options.get("q") or None, sort, limit, options.get("cursor") or None)
+
+
+def _check_filterable(access: RecordAccess | None, column: str, operator: str) -> None:
+    if access is None:
+        return
+    level = access.level(column)
+    if level == FieldLevel.HIDDEN:
+        raise ConversionError(f"unknown field {column!r}")
+    if operator not in EXACT_OPERATORS and (
+        level == FieldLevel.MASKED or column in access.entity.sensitive_fields
+    ):
+        raise ConversionError(
+            f"{column!r} is protected; it can be filtered by {', '.join(EXACT_OPERATORS)} only"
+        )
+
+
+def check_query(access: RecordAccess, query: ListQuery) -> None:
+    """Refuse a query that reads a field the principal may not filter, search or sort by."""
+    errors = []
+    for item in query.filters:
+        try:
+            _check_filterable(access, item.column, item.operator)
+        except ConversionError as exc:
+            errors.append(field_error(f"{item.column}__{item.operator}", str(exc)))
+    for name, _ in query.sort:
+        if not _sortable(access, name):
+            errors.append(field_error("sort", f"cannot sort by {name!r}"))
+    if errors:
+        raise ValidationFailed("invalid query parameters", errors)
+
+
+def _sortable(access: RecordAccess | None, name: str) -> bool:
+    if access is None:
+        return True
+    return access.clear(name) and name not in access.entity.sensitive_fields
 
 
 def _filter_value(entity: CompiledEntity, column: str, operator: str, raw: str) -> Any:
@@ -108,15 +154,22 @@ def _one_value(spec: Any, column: str, raw: str) -> Any:
 
 
 def _parse_sort(
-    entity: CompiledEntity, raw: str | None, errors: list[dict[str, Any]]
+    entity: CompiledEntity,
+    raw: str | None,
+    errors: list[dict[str, Any]],
+    access: RecordAccess | None = None,
 ) -> list[tuple[str, bool]]:
     terms = raw.split(",") if raw else (entity.definition.default_sort or ["id"])
+    if not raw:
+        terms = [t for t in terms if _sortable(access, t.lstrip("-"))]
     sort: list[tuple[str, bool]] = []
     for term in terms:
         term = term.strip()
         name = term.lstrip("-")
-        if not entity.has_field(name):
+        if not entity.has_field(name) or (access is not None and not access.readable(name)):
             errors.append(field_error("sort", f"unknown field {name!r}"))
+        elif not _sortable(access, name):
+            errors.append(field_error("sort", f"{name!r} is protected and cannot be sorted"))
         elif isinstance(entity.fields.get(name), JsonField):
             errors.append(field_error("sort", f"json field {name!r} cannot be sorted"))
         elif name not in (s[0] for s in sort):
@@ -145,42 +198,68 @@ def list_records(
     principal: Principal,
     count_limit: int = 10_000,
 ) -> Page:
-    """One page of records the principal may see, with the cursor of the next page."""
+    """One page of records the principal may see, with the cursor of the next page.
+
+    The principal's row scope is part of the SQL, so the page, the cursor and the count
+    only ever see records in scope.
+    """
     table = entity.table
+    access = require_action(conn, entity, principal, "read")
+    check_query(access, query)
     context = sql_context(conn, entity, environment(None, entity, principal))
-    columns = {name: entity.column(name, context) for name in _named(entity, query)}
-    conditions = where_clause(entity, query, columns)
-    statement = sa.select(*read_columns(conn, entity, principal)).where(*conditions)
+    columns = {name: entity.column(name, context) for name in _named(entity, query, access)}
+    conditions = where_clause(entity, query, columns, access)
+    scope = access.row_condition("read", table, context)
+    if scope is not None:
+        conditions.append(scope)
+    statement = sa.select(*visible_columns(entity, access, context)).where(*conditions)
     if query.cursor:
         statement = statement.where(
             _after(entity, query, decode_cursor(query.cursor, query.sort_key), columns)
         )
     order = [_order(columns[name], desc, conn.dialect.name) for name, desc in query.sort]
     rows = conn.execute(statement.order_by(*order).limit(query.limit + 1)).mappings().all()
-    items = [dict(row) for row in rows[: query.limit]]
     next_cursor = None
     if len(rows) > query.limit:
-        last = items[-1]
+        last = rows[query.limit - 1]
         next_cursor = encode_cursor(query.sort_key, [last[name] for name, _ in query.sort])
+    items, shown = present(entity, access, rows[: query.limit])
+    if shown:
+        audit_read(conn, entity, principal, "unmask", [i["id"] for i in items], shown)
     return Page(items, next_cursor, _count(conn, table, conditions, count_limit))
 
 
-def _named(entity: CompiledEntity, query: ListQuery) -> set[str]:
+def _named(entity: CompiledEntity, query: ListQuery, access: RecordAccess) -> set[str]:
     """Every field the query filters, searches or sorts by."""
     return (
         {f.column for f in query.filters}
         | {n for n, _ in query.sort}
-        | (set(entity.search_fields) if query.q else set())
+        | (set(searched_fields(entity, access)) if query.q else set())
     )
 
 
+def searched_fields(entity: CompiledEntity, access: RecordAccess) -> list[str]:
+    """The search fields `q` reads: those the principal sees in clear."""
+    return [n for n in entity.search_fields if access.clear(n)]
+
+
 def where_clause(
-    entity: CompiledEntity, query: ListQuery, columns: dict[str, sa.ColumnElement[Any]]
+    entity: CompiledEntity,
+    query: ListQuery,
+    columns: dict[str, sa.ColumnElement[Any]],
+    access: RecordAccess,
 ) -> list[sa.ColumnElement[bool]]:
-    conditions = [_condition(columns[f.column], f.operator, f.value) for f in query.filters]
+    conditions = [
+        blind_filter(entity, f.column, f.operator, f.value)
+        if f.column in entity.sensitive_fields and f.operator != "isnull"
+        else _condition(columns[f.column], f.operator, f.value)
+        for f in query.filters
+    ]
     if query.q:
         pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        searched = [columns[name].ilike(pattern, escape="\\") for name in entity.search_fields]
+        searched = [
+            columns[name].ilike(pattern, escape="\\") for name in searched_fields(entity, access)
+        ]
         conditions.append(sa.or_(*searched) if searched else sa.false())
     return conditions
 

@@ -12,6 +12,7 @@ from engine.catalog import Catalog, CompiledEntity
 from engine.principal import SYSTEM
 from engine.records.computing import apply_computed
 from engine.records.evaluation import environment
+from engine.records.sealing import seal, unseal
 
 BATCH = 2000
 
@@ -51,17 +52,17 @@ def recompute(conn: sa.Connection, entity: CompiledEntity, names: list[str]) -> 
             .order_by(table.c.id)
             .limit(BATCH)
         )
-        rows = [dict(row) for row in conn.execute(query).mappings()]
+        rows = [unseal(entity, dict(row)) for row in conn.execute(query).mappings()]
         if not rows:
             return total
         updates = []
         for row in rows:
-            computed = apply_computed(entity, row, env)
+            computed = seal(entity, apply_computed(entity, row, env))
             updates.append({"_id": row["id"], **computed})
         statement = (
             table.update()
             .where(table.c.id == sa.bindparam("_id"))
-            .values({name: sa.bindparam(name) for name in entity.expressions.computed})
+            .values({name: sa.bindparam(name) for name in updates[0] if name != "_id"})
         )
         conn.execute(statement, updates)
         last_id, total = rows[-1]["id"], total + len(rows)

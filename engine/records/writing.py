@@ -1,5 +1,5 @@
-"""Reading one record and writing records: validation, references, uniqueness, optimistic
-locking and the on-delete rules, each write one transaction."""
+"""Writing records: permissions, validation, references, uniqueness, optimistic locking and
+the on-delete rules; each write one transaction with its audit entry."""
 
 from __future__ import annotations
 
@@ -13,40 +13,33 @@ from engine.catalog import CompiledEntity
 from engine.errors import (
     AnjuError,
     Conflict,
-    NotFound,
+    Forbidden,
     PreconditionFailed,
     ValidationFailed,
     field_error,
 )
 from engine.files import check_file_fields
+from engine.permissions import RecordAccess, access_for
 from engine.principal import Principal
+from engine.records.auditing import audit_change, audit_denied
 from engine.records.computing import apply_computed, apply_defaults, check_rules
-from engine.records.evaluation import environment, sql_context
+from engine.records.evaluation import environment
+from engine.records.orgs import org_for_new, org_of
+from engine.records.presenting import present
+from engine.records.reading import fetch_in_scope, refuse_missing, require_action
+from engine.records.sealing import blind_filter, seal, unseal
 from engine.validation import validate_input
 from metamodel.fields import FileField
 
 SQLITE_EXACT_DIGITS = 15
 
 
-def get_record(
-    conn: sa.Connection, entity: CompiledEntity, record_id: int, principal: Principal
-) -> dict[str, Any]:
-    table = entity.table
-    query = sa.select(*read_columns(conn, entity, principal)).where(table.c.id == record_id)
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        raise NotFound(f"{entity.path} {record_id} not found")
-    return dict(row)
+class Refused(Exception):
+    """A write the principal may not make; audited after its transaction rolled back."""
 
-
-def read_columns(
-    conn: sa.Connection, entity: CompiledEntity, principal: Principal
-) -> list[sa.ColumnElement[Any]]:
-    """The stored columns and the virtual fields, computed for the moment of the read."""
-    if not entity.expressions.virtual:
-        return entity.select_columns
-    context = sql_context(conn, entity, environment(None, entity, principal))
-    return [*entity.select_columns, *entity.virtual_columns(context)]
+    def __init__(self, action: str, record_id: int | None, error: AnjuError) -> None:
+        super().__init__(error.message)
+        self.action, self.record_id, self.error = action, record_id, error
 
 
 def create_record(
@@ -56,18 +49,33 @@ def create_record(
     principal: Principal,
     language: str = "zh",
 ) -> dict[str, Any]:
+    """Create a record the principal may create, with only fields it may set, in its scope."""
     values, sent = validate_input(entity.create_model, body)
     system = new_row_stamp(entity, principal)
-    with engine.begin() as conn:
-        env = environment(conn, entity, principal)
-        apply_defaults(entity, values, sent, env)
-        apply_computed(entity, values, env)
-        check_rules(entity, values, env, language)
-        _check_storable(conn, entity, values)
-        _check_links(conn, entity, values)
-        _check_unique(conn, entity, values, None)
-        result = _write(conn, entity.table.insert().values(**values, **system))
-        return get_record(conn, entity, result.inserted_primary_key[0], principal)
+    try:
+        with engine.begin() as conn:
+            access = require_action(conn, entity, principal, "create")
+            _check_writable(access, "create", sent, None)
+            env = environment(conn, entity, principal)
+            apply_defaults(entity, values, sent, env)
+            apply_computed(entity, values, env)
+            check_rules(entity, values, env, language)
+            _check_storable(conn, entity, values)
+            _check_links(conn, entity, values, principal)
+            _check_unique(conn, entity, values, None)
+            system["org_id"] = org_for_new(conn, entity, values, env, principal)
+            stored = seal(entity, values)
+            result = _write(conn, entity.table.insert().values(**stored, **system))
+            record_id = result.inserted_primary_key[0]
+            if fetch_in_scope(conn, entity, access, "create", record_id) is None:
+                raise Refused("create", None, Forbidden(OUT_OF_SCOPE))
+            audit_change(conn, entity, principal, "create", record_id, None, values)
+            return _result(conn, entity, access, record_id)
+    except Refused as refused:
+        raise _audited(engine, entity, principal, refused) from None
+
+
+OUT_OF_SCOPE = "the record would lie outside the records your roles may change"
 
 
 def new_row_stamp(entity: CompiledEntity, principal: Principal) -> dict[str, Any]:
@@ -96,6 +104,8 @@ def update_record(
     """Change the fields the client sent; with `If-Match`, only if nobody changed it since.
 
     Stored computed fields are recomputed and the entity's rules checked on the whole record.
+    The principal must see the record (else 404), may update it (else 403) and may not move
+    it out of its scope.
     """
     values, sent = validate_input(entity.patch_model, body)
     changes = {name: values[name] for name in sent}
@@ -108,35 +118,46 @@ def update_record(
         raise ValidationFailed("the record is not valid", missing)
     expected = parse_if_match(if_match)
     table = entity.table
-    with engine.begin() as conn:
-        current = get_record(conn, entity, record_id, principal)
-        if expected is not None and current["row_version"] != expected:
-            raise PreconditionFailed(
-                f"{entity.path} {record_id} was changed (now version {current['row_version']})"
+    try:
+        with engine.begin() as conn:
+            access, current = _current(conn, entity, principal, "update", record_id)
+            _check_writable(access, "update", sent, record_id)
+            if expected is not None and current["row_version"] != expected:
+                raise PreconditionFailed(
+                    f"{entity.path} {record_id} was changed (now version {current['row_version']})"
+                )
+            record = {**current, **changes}
+            env = environment(conn, entity, principal)
+            changes |= apply_computed(entity, record, env)
+            check_rules(entity, record, env, language)
+            _check_storable(conn, entity, changes)
+            _check_links(conn, entity, changes, principal)
+            _check_unique(conn, entity, {**current, **changes}, record_id, only=set(changes))
+            system: dict[str, Any] = {}
+            if entity.expressions.org is not None:
+                system["org_id"] = org_of(conn, entity, record, env)
+            statement = (
+                table.update()
+                .where(table.c.id == record_id, table.c.row_version == current["row_version"])
+                .values(
+                    **seal(entity, changes),
+                    **system,
+                    row_version=table.c.row_version + 1,
+                    updated_at=datetime.now(UTC),
+                    updated_by=principal.username,
+                    def_version=entity.version,
+                )
             )
-        record = {**current, **changes}
-        env = environment(conn, entity, principal)
-        changes |= apply_computed(entity, record, env)
-        check_rules(entity, record, env, language)
-        _check_storable(conn, entity, changes)
-        _check_links(conn, entity, changes)
-        _check_unique(conn, entity, {**current, **changes}, record_id, only=set(changes))
-        statement = (
-            table.update()
-            .where(table.c.id == record_id, table.c.row_version == current["row_version"])
-            .values(
-                **changes,
-                row_version=table.c.row_version + 1,
-                updated_at=datetime.now(UTC),
-                updated_by=principal.username,
-                def_version=entity.version,
-            )
-        )
-        if _write(conn, statement).rowcount != 1:
-            raise PreconditionFailed(
-                f"{entity.path} {record_id} was changed by someone else; reload it"
-            )
-        return get_record(conn, entity, record_id, principal)
+            if _write(conn, statement).rowcount != 1:
+                raise PreconditionFailed(
+                    f"{entity.path} {record_id} was changed by someone else; reload it"
+                )
+            if fetch_in_scope(conn, entity, access, "update", record_id) is None:
+                raise Refused("update", record_id, Forbidden(OUT_OF_SCOPE))
+            audit_change(conn, entity, principal, "update", record_id, current, record)
+            return _result(conn, entity, access, record_id)
+    except Refused as refused:
+        raise _audited(engine, entity, principal, refused) from None
 
 
 def delete_record(
@@ -148,13 +169,75 @@ def delete_record(
 ) -> None:
     """Delete a record, applying each referring field's rule: restrict, cascade or set_null."""
     expected = parse_if_match(if_match)
-    with engine.begin() as conn:
-        current = get_record(conn, entity, record_id, principal)
-        if expected is not None and current["row_version"] != expected:
-            raise PreconditionFailed(
-                f"{entity.path} {record_id} was changed (now version {current['row_version']})"
-            )
-        _delete(conn, entity, [record_id], principal, set())
+    try:
+        with engine.begin() as conn:
+            _, current = _current(conn, entity, principal, "delete", record_id)
+            if expected is not None and current["row_version"] != expected:
+                raise PreconditionFailed(
+                    f"{entity.path} {record_id} was changed (now version {current['row_version']})"
+                )
+            _delete(conn, entity, [record_id], principal, set())
+            audit_change(conn, entity, principal, "delete", record_id, current, None)
+    except Refused as refused:
+        raise _audited(engine, entity, principal, refused) from None
+
+
+def _current(
+    conn: sa.Connection,
+    entity: CompiledEntity,
+    principal: Principal,
+    action: str,
+    record_id: int,
+) -> tuple[RecordAccess, dict[str, Any]]:
+    """The stored record `action` applies to: 404 if the principal cannot see it, 403 if it
+    sees it but may not take `action` on it."""
+    access = require_action(conn, entity, principal, "read")
+    row = fetch_in_scope(conn, entity, access, "read", record_id, stored=True)
+    if row is None:
+        refuse_missing(conn, entity, principal, action, record_id)
+    if not access.allows(action):
+        raise Refused(action, record_id, Forbidden(f"you may not {action} {entity.path} records"))
+    if fetch_in_scope(conn, entity, access, action, record_id) is None:
+        message = f"you may see {entity.path} {record_id} but not {action} it"
+        raise Refused(action, record_id, Forbidden(message))
+    return access, unseal(entity, dict(row))
+
+
+def _check_writable(
+    access: RecordAccess, action: str, sent: set[str], record_id: int | None
+) -> None:
+    """Mass assignment guard: every field sent must be one the principal's roles may set."""
+    refused = sorted(sent - access.writable(action))
+    if refused:
+        details = [field_error(n, "your roles may not set this field") for n in refused]
+        raise Refused(action, record_id, Forbidden("fields you may not set", details))
+
+
+def _result(
+    conn: sa.Connection, entity: CompiledEntity, access: RecordAccess, record_id: int
+) -> dict[str, Any]:
+    """The written record as the principal sees it (just its id and version if it may not
+    read it)."""
+    if not access.allows("read"):
+        table = entity.table
+        row = (
+            conn.execute(sa.select(table.c.id, table.c.row_version).where(table.c.id == record_id))
+            .mappings()
+            .one()
+        )
+        return dict(row)
+    row = fetch_in_scope(conn, entity, access, "read", record_id)
+    if row is None:
+        return {"id": record_id}
+    return present(entity, access, [row])[0][0]
+
+
+def _audited(
+    engine: sa.Engine, entity: CompiledEntity, principal: Principal, refused: Refused
+) -> AnjuError:
+    reason = refused.error.message
+    audit_denied(engine, entity, principal, refused.action, refused.record_id, reason)
+    return refused.error
 
 
 def _delete(
@@ -230,15 +313,21 @@ def _check_storable(conn: sa.Connection, entity: CompiledEntity, values: dict[st
         raise ValidationFailed("the record is not valid", errors)
 
 
-def _check_links(conn: sa.Connection, entity: CompiledEntity, values: dict[str, Any]) -> None:
-    """References must point at existing records, and files at stored files that fit the field."""
+def _check_links(
+    conn: sa.Connection, entity: CompiledEntity, values: dict[str, Any], principal: Principal
+) -> None:
+    """References must point at records the principal can see, and files at stored files that
+    fit the field; a record out of scope is reported exactly like a missing one."""
     errors = []
     for name, target in entity.references.items():
         value = values.get(name)
         if value is not None:
-            found = conn.execute(
-                sa.select(target.table.c.id).where(target.table.c.id == value)
-            ).first()
+            access = access_for(target, principal)
+            found = (
+                fetch_in_scope(conn, target, access, "read", value)
+                if access.allows("read")
+                else None
+            )
             if found is None:
                 errors.append(field_error(name, f"no {target.path} with id {value}"))
     files = {
@@ -266,7 +355,7 @@ def _check_unique(
             continue
         if any(values.get(n) is None for n in group):
             continue
-        query = sa.select(table.c.id).where(*(table.c[n] == values[n] for n in group))
+        query = sa.select(table.c.id).where(*(_equal(entity, n, values[n]) for n in group))
         if record_id is not None:
             query = query.where(table.c.id != record_id)
         if conn.execute(query.limit(1)).first() is not None:
@@ -276,6 +365,12 @@ def _check_unique(
             )
     if errors:
         raise Conflict("duplicate value", errors)
+
+
+def _equal(entity: CompiledEntity, name: str, value: Any) -> sa.ColumnElement[bool]:
+    if name in entity.sensitive_fields:
+        return blind_filter(entity, name, "eq", value)
+    return entity.table.c[name] == value
 
 
 def _write(conn: sa.Connection, statement: Any) -> Any:
