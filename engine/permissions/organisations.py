@@ -14,6 +14,8 @@ org_table = sa.Table(
     sa.Column("kind", sa.String(20)),
     sa.Column("parent_id", sa.BigInteger),
     sa.Column("path", sa.String(400)),
+    sa.Column("active", sa.Boolean),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
 )
 
 
