@@ -18,8 +18,10 @@ from sqlalchemy.engine import Connection
 from engine.catalog import Catalog, CompiledEntity
 from engine.expressions import NotExpressible
 from engine.principal import SYSTEM
+from engine.protection import DecryptionFailed, mask_value
 from engine.records.evaluation import environment, sql_context
-from engine.tables import storage_signature
+from engine.schema_migration import ValueConversion
+from engine.tables import blind_index_column, storage_signature
 from engine.values import ConversionError, convert, to_json
 from metamodel.fields import EnumField, FieldDefinition, StringField
 
@@ -107,6 +109,8 @@ def _check_entity(
             continue
         if storage_signature(old_spec) != storage_signature(spec):
             _check_conversion(conn, before, after, name, spec, report)
+        elif spec.sensitive:
+            _check_sensitive_constraints(conn, before, after, name, old_spec, spec, report)
         else:
             _check_constraints(conn, table, after.path, name, old_spec, spec, report)
     for name in before.stored_fields.keys() - after.stored_fields.keys():
@@ -126,16 +130,28 @@ def _check_conversion(
     report: DryRunReport,
 ) -> None:
     column = before.table.c[name]
+    conversion = ValueConversion.of(after, before.fields[name], name)
+    secret = conversion.old.sensitive or spec.sensitive
+
+    def shown(value: Any) -> Any:  # samples never show a sensitive value in clear
+        return mask_value(value, conversion.old.mask or spec.mask) if secret else to_json(value)
+
     failed: list[dict[str, Any]] = []
+    undecryptable: list[dict[str, Any]] = []
     rows = conn.execute(
         sa.select(before.table.c.id, column).where(column.is_not(None)).order_by(before.table.c.id)
     )
     values: list[tuple[Any, Any]] = []
     for row_id, raw in rows:
         try:
-            values.append((row_id, convert(spec, raw)))
+            plain = conversion.plain(raw)
+        except DecryptionFailed as exc:
+            undecryptable.append({"id": row_id, "reason": str(exc)})
+            continue
+        try:
+            values.append((row_id, convert(spec, plain)))
         except ConversionError as exc:
-            failed.append({"id": row_id, "value": to_json(raw), "reason": str(exc)})
+            failed.append({"id": row_id, "value": shown(plain), "reason": str(exc)})
     if name in after.references:
         target = after.references[name].table
         known = set(conn.execute(sa.select(target.c.id)).scalars())
@@ -143,11 +159,20 @@ def _check_conversion(
             {"id": i, "value": v, "reason": "no such record"} for i, v in values if v not in known
         ]
     old_type, new_type = before.fields[name].type, spec.type
+    if undecryptable:
+        message = f"{len(undecryptable)} values cannot be decrypted, so cannot be converted"
+        report.findings.append(
+            Finding(
+                "blocker", after.path, message, name, len(undecryptable), undecryptable[:SAMPLE]
+            )
+        )
     if spec.unique:
-        seen: dict[Any, int] = {}
+        seen: dict[Any, tuple[Any, int]] = {}
         for _, value in values:
-            seen[value] = seen.get(value, 0) + 1
-        collisions = [{"value": to_json(v), "rows": n} for v, n in seen.items() if n > 1]
+            key = conversion.same_key(value)
+            first, count = seen.get(key, (value, 0))
+            seen[key] = (first, count + 1)
+        collisions = [{"value": shown(v), "rows": n} for v, n in seen.values() if n > 1]
         if collisions:
             message = (
                 f"converted to {new_type}, {len(collisions)} values would occur more than once"
@@ -164,8 +189,75 @@ def _check_conversion(
             Finding("data_loss", after.path, message, name, len(failed), failed[:SAMPLE])
         )
     else:
-        message = f"{len(values)} values convert from {old_type} to {new_type}"
+        message = _conversion_message(conversion, len(values))
         report.findings.append(Finding("info", after.path, message, name, len(values)))
+
+
+def _conversion_message(conversion: ValueConversion, count: int) -> str:
+    old_type, new_type = conversion.old.type, conversion.new.type
+    converted = f" (converted from {old_type} to {new_type})" if old_type != new_type else ""
+    if conversion.encrypts:
+        return f"{count} values will be encrypted, with a blind index for exact match{converted}"
+    if conversion.decrypts:
+        return f"{count} values will be decrypted back to clear text{converted}"
+    return f"{count} values convert from {old_type} to {new_type}"
+
+
+def _check_sensitive_constraints(
+    conn: Connection,
+    before: CompiledEntity,
+    after: CompiledEntity,
+    name: str,
+    old: FieldDefinition,
+    new: FieldDefinition,
+    report: DryRunReport,
+) -> None:
+    """`_check_constraints` for an encrypted field: values are checked after decrypting."""
+    table, path = before.table, after.path
+    column = table.c[name]
+    if new.required and not old.required:
+        problem = "rows have no value for a field that is now required"
+        _report_rows(conn, table, path, name, column.is_(None), problem, report)
+    tests = _value_tests(old, new)
+    if tests:
+        conversion = ValueConversion.of(after, old, name)
+        values, unreadable = [], 0
+        for row_id, raw in conn.execute(sa.select(table.c.id, column).where(column.is_not(None))):
+            try:
+                values.append((row_id, conversion.plain(raw)))
+            except DecryptionFailed:
+                unreadable += 1
+        for problem, test in tests:
+            bad = [{"id": i, "value": mask_value(v, new.mask)} for i, v in values if test(v)]
+            if bad:
+                message = f"{len(bad)} rows {problem}"
+                report.findings.append(
+                    Finding("warning", path, message, name, len(bad), bad[:SAMPLE])
+                )
+        if unreadable:
+            message = f"{unreadable} values cannot be decrypted, so were not checked"
+            report.findings.append(Finding("warning", path, message, name, unreadable))
+    if new.unique and not old.unique:
+        _check_duplicates(conn, table, path, [blind_index_column(name)], report, shown_as=name)
+
+
+def _value_tests(old: Any, new: Any) -> list[tuple[str, Any]]:
+    """The changed limits of a field as (problem, test of a value that breaks it)."""
+    tests: list[tuple[str, Any]] = []
+    low, high = getattr(new, "min", None), getattr(new, "max", None)
+    if low is not None and low != getattr(old, "min", None):
+        tests.append((f"are below the new minimum {low}", lambda v: v < low))
+    if high is not None and high != getattr(old, "max", None):
+        tests.append((f"are above the new maximum {high}", lambda v: v > high))
+    if isinstance(new, StringField) and new.max_length < getattr(old, "max_length", 0):
+        limit = new.max_length
+        tests.append((f"are longer than the new max_length {limit}", lambda v: len(v) > limit))
+    if isinstance(new, StringField) and new.pattern and new.pattern != old.pattern:
+        pattern = re.compile(new.pattern)
+        tests.append(
+            (f"do not match the new pattern {new.pattern}", lambda v: not pattern.fullmatch(v))
+        )
+    return tests
 
 
 def _check_constraints(
@@ -237,7 +329,8 @@ def _check_new_rules(
         try:
             with conn.begin_nested():
                 condition = expression.sql_condition(before.table, sql_context(conn, after, env))
-                shown = rule.field if rule.field and rule.field in before.table.c else "id"
+                spec = before.stored_fields.get(rule.field or "")  # ciphertext is no sample
+                shown = rule.field if rule.field and spec and not spec.sensitive else "id"
                 message = f"rows break the new {label}"
                 _report_rows(conn, before.table, after.path, shown, condition, message, report)
         except (NotExpressible, sa.exc.DBAPIError, KeyError):
@@ -256,7 +349,12 @@ def _check_new_unique_indexes(
 
 
 def _check_duplicates(
-    conn: Connection, table: sa.Table, path: str, fields: list[str], report: DryRunReport
+    conn: Connection,
+    table: sa.Table,
+    path: str,
+    fields: list[str],
+    report: DryRunReport,
+    shown_as: str | None = None,
 ) -> None:
     columns = [table.c[f] for f in fields]
     query = (
@@ -273,7 +371,14 @@ def _check_duplicates(
         ]
         message = f"cannot be made unique: {len(groups)} values occur more than once"
         report.findings.append(
-            Finding("blocker", path, message, ",".join(fields), sum(g[-1] for g in groups), sample)
+            Finding(
+                "blocker",
+                path,
+                message,
+                shown_as or ",".join(fields),
+                sum(g[-1] for g in groups),
+                sample,
+            )
         )
 
 

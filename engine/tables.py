@@ -14,14 +14,23 @@ from metamodel.models import Entity
 
 MAX_IDENTIFIER = 63
 FILE_ID_LENGTH = 32
+BLIND_INDEX_SUFFIX = "__bidx"
+BLIND_INDEX_LENGTH = 64
 
 
 def table_name(app: str, entity: str) -> str:
     return f"{app}__{entity}"
 
 
+def blind_index_column(field_name: str) -> str:
+    """The column holding a sensitive field's blind index digest (field names have no `__`)."""
+    return f"{field_name}{BLIND_INDEX_SUFFIX}"
+
+
 def column_type(spec: FieldDefinition) -> sa.types.TypeEngine:  # type: ignore[type-arg]
     """The storage type of a field; enums are strings so adding an option needs no DDL."""
+    if spec.sensitive:
+        return sa.Text()  # ciphertext, see engine/protection
     match spec.type:
         case "string":
             assert isinstance(spec, StringField)
@@ -50,11 +59,12 @@ def column_type(spec: FieldDefinition) -> sa.types.TypeEngine:  # type: ignore[t
 
 def storage_signature(spec: FieldDefinition) -> tuple[object, ...]:
     """What decides how a field's values are stored; a change here needs a data conversion."""
+    protected = ("sensitive",) if spec.sensitive else ()
     if isinstance(spec, DecimalField):
-        return ("decimal", spec.precision, spec.scale)
+        return ("decimal", spec.precision, spec.scale, *protected)
     if isinstance(spec, ReferenceField):
         return ("reference", spec.entity)
-    return (spec.type,)
+    return (spec.type, *protected)
 
 
 def system_columns() -> list[sa.Column]:  # type: ignore[type-arg]
@@ -84,7 +94,10 @@ def build_table(
             target_app, target = definitions.resolve(app, spec.entity)  # type: ignore[misc]
             args.append(sa.ForeignKey(f"{table_name(target_app, target.name)}.id"))
         columns.append(sa.Column(field_name, column_type(spec), *args, nullable=True))
-        if spec.unique:
+        if spec.sensitive:
+            columns.append(_blind_index(field_name))
+            indexes.append(_blind_index_index(name, field_name, spec.unique))
+        elif spec.unique:
             indexes.append(sa.Index(index_name("uq", name, [field_name]), field_name, unique=True))
         elif spec.index or isinstance(spec, ReferenceField):
             indexes.append(sa.Index(index_name("ix", name, [field_name]), field_name))
@@ -94,6 +107,16 @@ def build_table(
             sa.Index(index_name(prefix, name, index.fields), *index.fields, unique=index.unique)
         )
     return sa.Table(name, metadata, *columns, *indexes)
+
+
+def _blind_index(field_name: str) -> sa.Column:  # type: ignore[type-arg]
+    return sa.Column(blind_index_column(field_name), sa.String(BLIND_INDEX_LENGTH), nullable=True)
+
+
+def _blind_index_index(table: str, field_name: str, unique: bool) -> sa.Index:
+    """Always an index: exact match is what a sensitive field is searched by; unique if asked."""
+    column = blind_index_column(field_name)
+    return sa.Index(index_name("uq" if unique else "ix", table, [column]), column, unique=unique)
 
 
 def index_name(prefix: str, table: str, fields: list[str]) -> str:

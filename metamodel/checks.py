@@ -72,6 +72,12 @@ def _check_entity(
             error(path, f"{name!r} is a system column; choose another field name")
         if name in EXPRESSION_WORDS:
             error(path, f"{name!r} is a word of the expression language; choose another name")
+        if "__" in name or name.endswith("_"):
+            error(
+                path,
+                f"{name!r} contains '__' (or ends in '_'): filters read `field__op` and the "
+                "engine names its own columns `field__…`; use single underscores",
+            )
         for key_name, problem in _field_problems(spec) + _computed_problems(spec):
             error(path + (key_name,), problem)
         if isinstance(spec, ReferenceField) and definitions.resolve(app_name, spec.entity) is None:

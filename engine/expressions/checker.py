@@ -136,6 +136,12 @@ class _Checker:
                     f"{name} is a virtual field, computed only when read; "
                     "expressions cannot use it (store it instead: drop virtual)",
                 )
+            if spec.sensitive and current.context.sql_only:
+                self.fail(
+                    span,
+                    f"`{name}` is sensitive (encrypted at rest); only expressions run in "
+                    "Python, such as rules and computed fields, can read it",
+                )
             steps.append(Step(current.path, name))
             if i == len(node.names) - 1:
                 target = current.follow(spec).path if isinstance(spec, ReferenceField) else None

@@ -36,6 +36,7 @@ from engine.expressions.typed import (
     Typed,
 )
 from engine.expressions.types import DIVISION_SCALE, Type
+from engine.tables import BLIND_INDEX_SUFFIX
 from engine.types import ExactDecimal, UTCDateTime
 
 SqlElement = sa.ColumnElement[Any]
@@ -152,6 +153,13 @@ def _divide(a: SqlElement, b: SqlElement) -> SqlElement:
     return sign * steps * sa.literal(Decimal(1).scaleb(-DIVISION_SCALE), sa.Numeric())
 
 
+def _readable(table: sa.FromClause, field: str) -> SqlElement:
+    """A field's column; a sensitive one (it has a blind index column) holds only ciphertext."""
+    if f"{field}{BLIND_INDEX_SUFFIX}" in table.c:
+        raise NotExpressible(f"{field} is sensitive (encrypted at rest); SQL cannot read it")
+    return table.c[field]
+
+
 class _Compiler:
     def __init__(self, ctx: SqlContext, root: sa.FromClause | None, root_id: SqlElement) -> None:
         self.ctx = ctx
@@ -220,10 +228,10 @@ class _Compiler:
         if self.root is None:
             raise NotExpressible("fields of the record itself are not readable here")
         first, *rest = node.steps
-        current: SqlElement = self.root.c[first.field]
+        current: SqlElement = _readable(self.root, first.field)
         for step in rest:
             target = self.ctx.table_of(step.entity).alias()
-            query = sa.select(target.c[step.field]).where(target.c.id == current)
+            query = sa.select(_readable(target, step.field)).where(target.c.id == current)
             current = query.correlate(self.root).scalar_subquery()
         return current
 

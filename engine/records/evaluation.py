@@ -18,6 +18,7 @@ from engine.expressions.closures import Record
 from engine.expressions.sql import aggregate_query
 from engine.expressions.typed import TAggregate
 from engine.principal import Principal
+from engine.records.sealing import unseal
 
 
 def user_variables(principal: Principal) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def environment(
             target = catalog.by_path(path)
             query = sa.select(*target.select_columns).where(target.table.c.id == record_id)
             found = conn.execute(query).mappings().first()
-            rows[key] = dict(found) if found else None
+            rows[key] = unseal(target, dict(found)) if found else None
         return rows[key]
 
     def aggregate(node: TAggregate, record: Record) -> Any:
