@@ -58,6 +58,7 @@ class Protector:
             known = ", ".join(ALGORITHM_TAGS)
             raise KeyProblem(f"ANJU_ENCRYPTION_ALGORITHM: {algorithm!r} is not one of {known}")
         self.algorithm = algorithm
+        self.keys = keys
         self.key_id = keys.current.key_id
         self._ciphers = {
             (name, key.key_id): FieldCipher(name, key.key_id, key.derive(name, length))

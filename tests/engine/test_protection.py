@@ -13,9 +13,11 @@ import pytest
 
 from engine.protection import DecryptionFailed, KeyProblem, Plain, Protector, field_place
 from engine.protection.blind_index import normalise
-from engine.protection.keys import KEY_FILE, load_keys, new_key_text
+from engine.protection.fingerprint import check_key
+from engine.protection.keys import KEY_FILE, KeyRing, MasterKey, load_keys, new_key_text
 from engine.protection.masks import mask_value
 from engine.settings import Settings
+from tests.databases import started_runtime
 
 PLACE = "housing.applicant.id_number"
 ID_NUMBER = "11010519900101123X"
@@ -293,3 +295,19 @@ def test_place_names_app_entity_and_field() -> None:
 )
 def test_masks(value: object, pattern: str | None, shown: str | None) -> None:
     assert mask_value(value, pattern) == shown
+
+
+def test_a_process_with_another_key_refuses_to_start_on_the_database(settings: Settings) -> None:
+    with started_runtime(settings) as runtime:
+        protector = runtime.options.protector
+        assert protector is not None
+        first = protector.keys.current
+        check_key(runtime.engine, protector.keys)  # the same key, again: fine
+        stranger = MasterKey("1", b"\x01" * 32)
+        with pytest.raises(KeyProblem, match="not the one this database"):
+            check_key(runtime.engine, KeyRing(stranger))
+        rotated = KeyRing(MasterKey("2", b"\x02" * 32), (first,))
+        check_key(runtime.engine, rotated)  # rotation: the recorded key is among the old ones
+        check_key(runtime.engine, KeyRing(MasterKey("2", b"\x02" * 32)))
+        with pytest.raises(KeyProblem):
+            check_key(runtime.engine, KeyRing(first))
