@@ -51,8 +51,25 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
             f"{catalog.version}.",
         },
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
+        "security": [{"bearer": []}, {"session": []}],
     }
+
+
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "POST /api/auth/token",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "anju_session",
+        "description": "browser session (POST /login); unsafe methods need X-CSRF-Token",
+    },
+}
 
 
 def _schema_name(entity: CompiledEntity) -> str:
@@ -143,7 +160,7 @@ def _entity_paths(entity: CompiledEntity, base: str) -> dict[str, Any]:
                 "parameters": filters,
                 "responses": {
                     "200": {"description": "a page", **_json(f"{base}Page")},
-                    **_errors(400, 422),
+                    **_errors(400, 401, 403, 422),
                 },
             },
             "post": {
@@ -153,7 +170,7 @@ def _entity_paths(entity: CompiledEntity, base: str) -> dict[str, Any]:
                 "requestBody": {"required": True, **_json(f"{base}Create")},
                 "responses": {
                     "201": {"description": "created", **_json(base)},
-                    **_errors(400, 409, 422),
+                    **_errors(400, 401, 403, 409, 422),
                 },
             },
         },
@@ -163,7 +180,10 @@ def _entity_paths(entity: CompiledEntity, base: str) -> dict[str, Any]:
                 "summary": f"Get {label}",
                 "operationId": f"get{base}",
                 "parameters": id_param,
-                "responses": {"200": {"description": "the record", **_json(base)}, **_errors(404)},
+                "responses": {
+                    "200": {"description": "the record", **_json(base)},
+                    **_errors(401, 403, 404),
+                },
             },
             "patch": {
                 "tags": tag,
@@ -173,7 +193,7 @@ def _entity_paths(entity: CompiledEntity, base: str) -> dict[str, Any]:
                 "requestBody": {"required": True, **_json(f"{base}Patch")},
                 "responses": {
                     "200": {"description": "updated", **_json(base)},
-                    **_errors(404, 409, 412, 422),
+                    **_errors(401, 403, 404, 409, 412, 422),
                 },
             },
             "delete": {
@@ -181,8 +201,26 @@ def _entity_paths(entity: CompiledEntity, base: str) -> dict[str, Any]:
                 "summary": f"Delete {label}",
                 "operationId": f"delete{base}",
                 "parameters": [*id_param, if_match],
-                "responses": {"204": {"description": "deleted"}, **_errors(404, 409, 412)},
+                "responses": {
+                    "204": {"description": "deleted"},
+                    **_errors(401, 403, 404, 409, 412),
+                },
             },
+        },
+        f"{collection}/{{id}}/access": {
+            "get": {
+                "tags": tag,
+                "summary": f"Why a user can or cannot see and change a {label} record",
+                "operationId": f"explainAccess{base}",
+                "parameters": [
+                    *id_param,
+                    {"name": "user", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "per action: allowed, and why", **_json()},
+                    **_errors(401, 403, 404),
+                },
+            }
         },
     }
 
@@ -193,9 +231,17 @@ def _system_paths() -> dict[str, Any]:
             "tags": ["meta"],
             "summary": summary,
             "operationId": method_id,
-            "responses": {"200": {"description": "ok", **_json()}, **_errors(400, 404, 409, 422)},
+            "responses": {
+                "200": {"description": "ok", **_json()},
+                **_errors(400, 401, 403, 404, 409, 422),
+            },
             **extra,
         }
+
+    def path_params(*names: str, kind: str = "integer") -> list[dict[str, Any]]:
+        return [
+            {"name": n, "in": "path", "required": True, "schema": {"type": kind}} for n in names
+        ]
 
     definition_params = [
         {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -203,7 +249,78 @@ def _system_paths() -> dict[str, Any]:
     ]
     body = {"required": True, **_json()}
     return {
-        "/-/health": {"get": op("Health and the published definitions version", "health")},
+        "/-/health": {
+            "get": op("Health and the published definitions version", "health", security=[])
+        },
+        "/api/auth/token": {
+            "post": op(
+                "Log in: {username, password} → a bearer token",
+                "token",
+                requestBody=body,
+                security=[],
+                tags=["auth"],
+            )
+        },
+        "/api/auth/logout": {"post": op("Revoke the token or session", "logout", tags=["auth"])},
+        "/api/auth/me": {"get": op("The caller: roles, organisation, menus", "me", tags=["auth"])},
+        "/api/auth/password": {
+            "post": op("Change one's password", "changePassword", requestBody=body, tags=["auth"])
+        },
+        "/api/auth/orgs": {
+            "get": op("Organisations (?tree=1)", "listOrgs", tags=["admin"]),
+            "post": op("Create an organisation", "createOrg", requestBody=body, tags=["admin"]),
+        },
+        "/api/auth/orgs/{id}": {
+            "get": op("One organisation", "getOrg", parameters=path_params("id"), tags=["admin"]),
+            "patch": op(
+                "Change or move an organisation",
+                "updateOrg",
+                parameters=path_params("id"),
+                requestBody=body,
+                tags=["admin"],
+            ),
+        },
+        "/api/auth/users": {
+            "get": op("Users (?org=&role=&q=)", "listUsers", tags=["admin"]),
+            "post": op("Create a user", "createUser", requestBody=body, tags=["admin"]),
+        },
+        "/api/auth/users/{id}": {
+            "get": op("One user", "getUser", parameters=path_params("id"), tags=["admin"]),
+            "patch": op(
+                "Change a user",
+                "updateUser",
+                parameters=path_params("id"),
+                requestBody=body,
+                tags=["admin"],
+            ),
+        },
+        "/api/auth/users/{id}/roles": {
+            "put": op(
+                "Set a user's role assignments: [{role, org_id}]",
+                "setRoles",
+                parameters=path_params("id"),
+                requestBody=body,
+                tags=["admin"],
+            )
+        },
+        "/api/auth/users/{id}/password": {
+            "post": op(
+                "Reset a user's password",
+                "resetPassword",
+                parameters=path_params("id"),
+                requestBody=body,
+                tags=["admin"],
+            )
+        },
+        "/api/auth/users/{id}/unlock": {
+            "post": op("Unlock a user", "unlockUser", parameters=path_params("id"), tags=["admin"])
+        },
+        "/api/auth/logins": {"get": op("Login history", "listLogins", tags=["admin"])},
+        "/api/audit": {"get": op("Search the audit trail", "searchAudit", tags=["audit"])},
+        "/api/audit/verify": {"get": op("Verify the audit chain", "verifyAudit", tags=["audit"])},
+        "/api/audit/head": {
+            "get": op("The audit chain's head, for anchoring", "auditHead", tags=["audit"])
+        },
         "/api/meta/apps": {"get": op("Apps and their entities", "listApps")},
         "/api/meta/versions": {"get": op("Published versions", "listVersions")},
         "/api/meta/versions/{version}": {
