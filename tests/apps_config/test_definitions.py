@@ -126,3 +126,32 @@ def test_references_resolve_across_apps(
     assert isinstance(spec, ReferenceField)
     resolved = definitions.resolve(app, spec.entity)
     assert resolved is not None and (resolved[0], resolved[1].name) == target
+
+
+def test_every_entity_has_an_organisation_and_grants(definitions: Definitions) -> None:
+    for app in ("housing_stock", "public_rental"):
+        for entity in definitions.apps[app].entities.values():
+            where = f"{app}.{entity.name}"
+            assert entity.org, where
+            assert {"city_centre", "district_centre", "auditor"} <= set(entity.permissions), where
+            assert entity.permissions["auditor"].actions == ["read"], where
+
+
+@pytest.mark.parametrize(
+    "entity, fields",
+    [
+        (
+            "household",
+            ["id_number", "phone", "agent_id_number", "agent_phone", "annual_income"]
+            + ["per_capita_income", "per_capita_assets"],
+        ),
+        ("household_member", ["id_number", "phone", "annual_income"]),
+        ("lease_contract", ["lessee_id_number", "lessee_phone", "agent_id_number"]),
+    ],
+)
+def test_personal_data_is_sensitive(
+    definitions: Definitions, entity: str, fields: list[str]
+) -> None:
+    specs = definitions.apps["public_rental"].entities[entity].fields
+    assert [name for name in fields if not specs[name].sensitive] == []
+    assert all(specs[name].mask for name in fields if isinstance(specs[name], StringField))

@@ -1,0 +1,140 @@
+"""Demo organisations and staff accounts built from the demo regions and enterprises.
+
+Pure data, no database: `organisations(regions, enterprises)` turns the `region` and
+`enterprise` rows of `demo_housing.generate` into the organisation tree that scopes such as
+`org_subtree` walk (city centre → district centres → street offices → community offices, and
+the operating enterprises under the district they are registered in); `users(orgs, seed)`
+gives each office its staff account. The caller gives every account the same demo password.
+
+    >>> regions = [
+    ...     {"id": 1, "name": "长沙市", "code": "430100", "level": "city", "parent": None},
+    ...     {"id": 2, "name": "岳麓区", "code": "430104", "level": "district", "parent": 1},
+    ...     {"id": 3, "name": "望岳街道", "code": "430104002", "level": "street", "parent": 2},
+    ... ]
+    >>> [(o["code"], o["name"], o["parent_code"]) for o in organisations(regions, [])]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('430100', '长沙市住房保障服务中心', None),
+     ('430104', '岳麓区住房保障服务中心', '430100'),
+     ('430104002', '岳麓区望岳街道办事处', '430104')]
+    >>> [u["username"] for u in users(organisations(regions, []), seed=1)][:3]
+    ['city_430100', 'district_430104', 'street_430104002']
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TypedDict
+
+from plugins.builtin.demo_common import either, person_name
+
+OrgKind = Literal["city", "district", "street", "community", "enterprise"]
+
+
+class Organisation(TypedDict):
+    code: str  # division code for offices, unified social credit code for enterprises
+    name: str
+    kind: OrgKind
+    parent_code: str | None
+
+
+class DemoUser(TypedDict):
+    username: str
+    display_name: str
+    org_code: str | None  # None for applicants, who act for themselves
+    roles: list[str]
+
+
+APPLICANTS = 5
+
+# The account of each kind of office: username prefix and role.
+STAFF: dict[str, tuple[str, str]] = {
+    "city": ("city", "city_centre"),
+    "district": ("district", "district_centre"),
+    "street": ("street", "street_officer"),
+    "enterprise": ("enterprise", "enterprise"),
+}
+
+
+def organisations(
+    regions: Iterable[Mapping[str, Any]], enterprises: Iterable[Mapping[str, Any]] = ()
+) -> list[Organisation]:
+    """The organisation tree, parents before children: one office per region, then the
+    enterprises, each under the district it is registered in (or the city)."""
+    by_id = {region["id"]: region for region in regions}
+    city_code: str | None = None
+    orgs: list[Organisation] = []
+    for region in by_id.values():
+        parent = by_id.get(region["parent"])
+        if region["level"] == "city":
+            city_code = region["code"]
+        orgs.append(
+            {
+                "code": region["code"],
+                "name": _office_name(region, parent),
+                "kind": region["level"],
+                "parent_code": parent["code"] if parent else None,
+            }
+        )
+    for enterprise in enterprises:
+        district = by_id.get(enterprise.get("district"))
+        orgs.append(
+            {
+                "code": enterprise["uscc"],
+                "name": enterprise["name"],
+                "kind": "enterprise",
+                "parent_code": district["code"] if district else city_code,
+            }
+        )
+    return orgs
+
+
+def _office_name(region: Mapping[str, Any], parent: Mapping[str, Any] | None) -> str:
+    """长沙市住房保障服务中心, 岳麓区望岳街道办事处, 铜官镇人民政府, 桃花岭社区居民委员会."""
+    name = region["name"]
+    match region["level"]:
+        case "city" | "district":
+            return f"{name}住房保障服务中心"
+        case "street" if name.endswith("镇"):
+            return f"{parent['name'] if parent else ''}{name}人民政府"
+        case "street":
+            return f"{parent['name'] if parent else ''}{name}办事处"
+        case _:
+            return f"{parent['name'] if parent else ''}{name}居民委员会"
+
+
+def users(orgs: Iterable[Organisation], seed: int = 2026) -> list[DemoUser]:
+    """One account per city, district and street office and per enterprise, a few
+    applicants, an auditor and a configurator; the same seed gives the same names."""
+    rng = random.Random(seed)
+    found: list[DemoUser] = []
+    city_code: str | None = None
+    for org in orgs:
+        if org["kind"] == "city":
+            city_code = org["code"]
+        staff = STAFF.get(org["kind"])
+        if staff is None:
+            continue  # community offices work through their street's officer
+        prefix, role = staff
+        found.append(
+            {
+                "username": f"{prefix}_{org['code'].lower()}",
+                "display_name": person_name(either(rng), rng),
+                "org_code": org["code"],
+                "roles": [role],
+            }
+        )
+    for n in range(1, APPLICANTS + 1):
+        found.append(_user(f"applicant{n:02d}", rng, None, "applicant"))
+    found.append(_user("auditor", rng, city_code, "auditor"))
+    found.append(_user("configurator", rng, city_code, "configurator"))
+    return found
+
+
+def _user(username: str, rng: random.Random, org_code: str | None, role: str) -> DemoUser:
+    return {
+        "username": username,
+        "display_name": person_name(either(rng), rng),
+        "org_code": org_code,
+        "roles": [role],
+    }
