@@ -1,16 +1,19 @@
-"""Anju's command line: `python run.py [serve|check|publish|export|migrate|demo-data]`."""
+"""Anju's command line: `python run.py [serve|check|publish|export|migrate|demo-data|…]`."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import sys
 import time
 from pathlib import Path
 
 import yaml
 
-from engine.errors import AnjuError
+from engine.errors import AnjuError, BadRequest
+from engine.principal import Principal
+from engine.protection import KeyProblem
 from engine.publishing import Plan
 from engine.runtime import Runtime
 from engine.settings import Settings
@@ -44,6 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo-data", help="load realistic housing demo data")
     demo.add_argument("--units", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=2026)
+    verify = commands.add_parser(
+        "verify-audit", help="prove no audit entry was edited, deleted or reordered"
+    )
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        type=_anchor,
+        metavar="SEQ:HASH",
+        help="a head recorded earlier (repeatable); it must still be in the chain",
+    )
+    _identity_commands(commands)
     args = parser.parse_args(argv)
     settings = Settings()
     handlers = {
@@ -54,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         "export": cmd_export,
         "migrate": cmd_migrate,
         "demo-data": cmd_demo_data,
+        "verify-audit": cmd_verify_audit,
+        "create-user": cmd_create_user,
+        "create-org": cmd_create_org,
     }
     try:
         return handlers[args.command](settings, args)
@@ -61,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         for detail in exc.details:
             print(f"  {_detail(detail)}", file=sys.stderr)
+        return 1
+    except KeyProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
@@ -179,6 +200,130 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     for path, count in totals.items():
         print(f"  {path}: {count}")
     print(f"demo data loaded in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:
+    """Read-only: no migration, import or purge, so an auditor's check changes nothing."""
+    import sqlalchemy as sa
+
+    from engine.audit.verify import verify_chain
+    from engine.database import create_database_engine
+
+    engine = create_database_engine(settings)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("anju_audit_head"):
+                raise AnjuError("this database has no audit trail yet; run `run.py migrate`")
+            result = verify_chain(conn, args.anchor)
+    finally:
+        engine.dispose()
+    head = result.head
+    print(f"checked {result.checked} entries after checkpoint {head.base_seq}")
+    print(f"head: seq={head.seq} hash={head.hash}")
+    for note in result.notes:
+        print(f"note: {note}")
+    for problem in result.problems:
+        print(problem.line())
+    if result.truncated:
+        print(f"… and more problems than the {len(result.problems)} listed")
+    print("audit chain intact" if result.ok else "audit chain BROKEN")
+    return 0 if result.ok else 1
+
+
+def _anchor(text: str) -> tuple[int, str]:
+    seq, _, digest = text.partition(":")
+    if not seq.isdecimal() or not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+        raise argparse.ArgumentTypeError(f"expected SEQ:HASH (a head line's values), not {text!r}")
+    return int(seq), digest.lower()
+
+
+def _identity_commands(commands: argparse._SubParsersAction) -> None:
+    user = commands.add_parser("create-user", help="create a user with roles")
+    user.add_argument("username")
+    user.add_argument("--role", action="append", default=[], help="a role (repeatable)")
+    user.add_argument("--org", default=None, help="the code of the user's organisation")
+    user.add_argument("--display-name", default=None)
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    org = commands.add_parser("create-org", help="create an organisation")
+    org.add_argument("code")
+    org.add_argument("name")
+    org.add_argument("--kind", required=True, help="city, district, street, community, ...")
+    org.add_argument("--parent", default=None, help="the code of the parent organisation")
+
+
+def _cli_actor() -> Principal:
+    """Who the audit trail names for command-line changes: the operating-system user."""
+    return Principal(f"cli:{getpass.getuser()}", roles=("system",))
+
+
+def _org_id(runtime: Runtime, code: str | None, name: str) -> int | None:
+    from engine.auth.organisations import org_by_code
+    from engine.errors import ValidationFailed, field_error
+
+    if code is None:
+        return None
+    with runtime.engine.connect() as conn:
+        org = org_by_code(conn, code)
+    if org is None:
+        raise ValidationFailed(f"no organisation {code}", [field_error(name, "unknown code")])
+    return int(org["id"])
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first, second = getpass.getpass("Password: "), getpass.getpass("Password again: ")
+    if first != second:
+        raise BadRequest("the two passwords differ")
+    return first
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.auth.realm import Realm
+    from engine.auth.roles import known_roles
+    from engine.auth.users import UserCreate, create_user
+    from renderers.api.bodies import parse_model
+
+    runtime = _runtime(settings)
+    try:
+        data = {
+            "username": args.username,
+            "display_name": args.display_name,
+            "org_id": _org_id(runtime, args.org, "--org"),
+            "roles": [{"role": role} for role in args.role],
+            "password": _new_password(args.password_stdin),
+        }
+        realm = Realm.create(settings, runtime.engine)
+        roles = known_roles(runtime.catalog())
+        user = create_user(realm, parse_model(UserCreate, data), roles, _cli_actor())
+    finally:
+        runtime.dispose()
+    held = ", ".join(r["role"] for r in user["roles"]) or "none"
+    print(f"created user {user['username']} (id {user['id']}), roles: {held}")
+    return 0
+
+
+def cmd_create_org(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.auth.organisations import OrgCreate, create_org
+    from engine.auth.realm import Realm
+    from renderers.api.bodies import parse_model
+
+    runtime = _runtime(settings)
+    try:
+        data = {
+            "code": args.code,
+            "name": args.name,
+            "kind": args.kind,
+            "parent_id": _org_id(runtime, args.parent, "--parent"),
+        }
+        realm = Realm.create(settings, runtime.engine)
+        org = create_org(realm, parse_model(OrgCreate, data), _cli_actor())
+    finally:
+        runtime.dispose()
+    print(f"created organisation {org['code']} {org['name']} (id {org['id']}, path {org['path']})")
     return 0
 
 

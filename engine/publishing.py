@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.audit import AuditEvent, append
 from engine.catalog import Catalog, CatalogOptions, compile_catalog
 from engine.dry_run import DryRunReport, dry_run
 from engine.errors import Conflict, NotFound, ValidationFailed
@@ -124,7 +125,15 @@ def publish(
             raise Conflict("another publish won the race; reload and try again") from None
         if clear_draft:
             store.discard_draft(conn)
+        append(conn, _audit_event(info, proposal.changes), proposal.catalog.options.audit_hash)
     return PublishResult(info, proposal, log)
+
+
+def _audit_event(info: store.VersionInfo, changes: list[DefinitionChange]) -> AuditEvent:
+    """`definitions.publish`: who published which version, why, and what it changed."""
+    changed = [{"app": c.app, "kind": c.kind, "name": c.name, "change": c.change} for c in changes]
+    detail = {"message": info.message, "hash": info.hash, "parent": info.parent, "changes": changed}
+    return AuditEvent("definitions.publish", info.author, "definitions", info.version, detail)
 
 
 def _findings(proposal: Plan, severity: str) -> list[dict[str, Any]]:

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from engine.audit.retention import purge_expired
+from engine.auth.bootstrap import ensure_admin
 from engine.catalog import Catalog, CatalogOptions, compile_catalog
 from engine.database import create_database_engine
 from engine.errors import Conflict
 from engine.expressions.definitions import load_definitions
 from engine.protection import Protector
+from engine.protection.fingerprint import check_key
 from engine.publishing import (
     Contents,
     PublishResult,
@@ -52,14 +55,21 @@ class Runtime:
         return cls(settings, create_database_engine(settings), options)
 
     def start(self) -> None:
-        """Upgrade system tables, and import `apps_config/` as version 1 on a new database."""
+        """Upgrade system tables, import `apps_config/` as version 1 on a new database, and
+        purge audit entries past their retention."""
         upgrade_system_schema(self.engine)
+        if self.options.protector is not None:
+            check_key(self.engine, self.options.protector.keys)
         if self.catalog() is None:
             try:
                 self.publish_folder(author="system", message=IMPORT_MESSAGE)
             except Conflict:
                 if self.catalog() is None:  # not another worker's import: a real conflict
                     raise
+        ensure_admin(self.engine, self.settings)
+        purge_expired(
+            self.engine, self.settings.audit_retention_days, algorithm=self.options.audit_hash
+        )
 
     def catalog(self) -> Catalog | None:
         """The catalog of the newest published version, rebuilt when another worker publishes."""

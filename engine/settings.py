@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.audit.chain import ALGORITHMS
+from engine.audit.retention import check_retention
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,12 +38,29 @@ class Settings(BaseSettings):
     lockout_attempts: int = 5
     lockout_minutes: int = 15
     secure_cookies: bool = False  # set behind HTTPS so cookies are never sent in clear
+    trusted_proxies: list[str] = []  # addresses/networks whose X-Forwarded-For is believed
+    argon2_time_cost: int = 3  # argon2id parameters: RFC 9106's low-memory profile
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
 
     # protection of personal data and the audit trail
     encryption_key: str | None = None  # base64, 32 bytes; kept in data_dir/keys if unset
     encryption_algorithm: str = "aes-gcm"  # or "sm4-gcm"
+    encryption_old_keys: str | None = None  # "id:base64,…": retired keys, kept to decrypt
     audit_hash: str = "sha256"  # or "sm3"
     audit_retention_days: int = 180
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _keep_audit_long_enough(cls, days: int) -> int:
+        return check_retention(days)
+
+    @field_validator("audit_hash")
+    @classmethod
+    def _known_audit_hash(cls, algorithm: str) -> str:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"expected one of {', '.join(ALGORITHMS)}")
+        return algorithm
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,16 +7,21 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from engine.auth.realm import Realm
 from engine.errors import AnjuError
 from engine.runtime import Runtime
 from engine.settings import Settings
-from renderers.api import files, meta, records
+from renderers.api import access, admin, audit, auth, files, meta, records
 from renderers.api.openapi import openapi_document
 from renderers.api.responses import JSON, anju_error, http_error, unexpected_error
+from renderers.authentication import Authentication, PasswordWork
+from renderers.html import login
+from renderers.html.environment import build_environment
 
 
 async def health(request: Request) -> Response:
@@ -51,11 +56,42 @@ def routes() -> list[BaseRoute]:
         Route("/api/meta/forms/{app}/{form}/state", meta.form_state, methods=["POST"]),
         Route("/api/files", files.upload_file, methods=["POST"]),
         Route("/api/files/{file_id}", files.download_file, methods=["GET"]),
+        Route("/api/audit", audit.search, methods=["GET"]),
+        Route("/api/audit/verify", audit.verify, methods=["GET"]),
+        Route("/api/audit/head", audit.head, methods=["GET"]),
+        *auth_routes(),
         Route("/api/{app}/{entity}", records.list_records, methods=["GET"]),
         Route("/api/{app}/{entity}", records.create_record, methods=["POST"]),
         Route("/api/{app}/{entity}/{id}", records.get_record, methods=["GET"]),
+        Route("/api/{app}/{entity}/{id}/access", access.explain, methods=["GET"]),
         Route("/api/{app}/{entity}/{id}", records.update_record, methods=["PATCH"]),
         Route("/api/{app}/{entity}/{id}", records.delete_record, methods=["DELETE"]),
+    ]
+
+
+def auth_routes() -> list[BaseRoute]:
+    """Logging in and out, the current user, and administration of orgs and users."""
+    return [
+        Route("/", login.home, methods=["GET"]),
+        Route("/login", login.login_form, methods=["GET"]),
+        Route("/login", login.login, methods=["POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/api/auth/token", auth.token, methods=["POST"]),
+        Route("/api/auth/logout", auth.logout, methods=["POST"]),
+        Route("/api/auth/me", auth.me, methods=["GET"]),
+        Route("/api/auth/password", auth.password, methods=["POST"]),
+        Route("/api/auth/orgs", admin.list_organisations, methods=["GET"]),
+        Route("/api/auth/orgs", admin.create_organisation, methods=["POST"]),
+        Route("/api/auth/orgs/{id}", admin.get_organisation, methods=["GET"]),
+        Route("/api/auth/orgs/{id}", admin.update_organisation, methods=["PATCH"]),
+        Route("/api/auth/users", admin.list_accounts, methods=["GET"]),
+        Route("/api/auth/users", admin.create_account, methods=["POST"]),
+        Route("/api/auth/users/{id}", admin.get_account, methods=["GET"]),
+        Route("/api/auth/users/{id}", admin.update_account, methods=["PATCH"]),
+        Route("/api/auth/users/{id}/roles", admin.put_roles, methods=["PUT"]),
+        Route("/api/auth/users/{id}/password", admin.reset_account_password, methods=["POST"]),
+        Route("/api/auth/users/{id}/unlock", admin.unlock_account, methods=["POST"]),
+        Route("/api/auth/logins", admin.login_history, methods=["GET"]),
     ]
 
 
@@ -69,9 +105,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         yield
         runtime.dispose()
 
+    realm = Realm.create(runtime.settings, runtime.engine)
     app = Starlette(
         routes=routes(),
         lifespan=lifespan,
+        middleware=[Middleware(Authentication, realm=realm)],
         exception_handlers={
             AnjuError: anju_error,
             HTTPException: http_error,
@@ -79,4 +117,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         },
     )
     app.state.runtime = runtime
+    app.state.realm = realm
+    app.state.password_work = PasswordWork.for_cpus()
+    app.state.templates = build_environment()
     return app

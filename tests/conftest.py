@@ -20,6 +20,7 @@ from engine.settings import Settings
 from engine.system_schema import upgrade_system_schema
 from renderers.app import create_app
 from tests.databases import estate_settings, isolated_database, started_runtime
+from tests.identity import authorize
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -54,8 +55,10 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    """The whole app over HTTP; its lifespan imports the folder as version 1."""
+    """The whole app over HTTP, logged in as `admin`; its lifespan imports the folder as
+    version 1. `tests/identity.py` gives clients acting as other users."""
     with TestClient(create_app(settings)) as test_client:
+        authorize(test_client)
         yield test_client
 
 

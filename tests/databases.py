@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
@@ -45,10 +46,24 @@ def isolated_database() -> Iterator[str | None]:
         admin.dispose()
 
 
-def estate_settings(root: Path, database_url: str | None) -> Settings:
-    """Settings with the estate definitions in `root/apps_config` and data in `root/var`."""
+ADMIN_PASSWORD = "Estate-Admin-2026"  # meets the mlps3 policy; the `admin` user's password
+FAST_ARGON2: dict[str, Any] = {
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 8,
+    "argon2_parallelism": 1,
+}  # the cheapest argon2id, so that logging in costs the tests nothing
+
+
+def estate_settings(root: Path, database_url: str | None, **overrides: Any) -> Settings:
+    """Settings with the estate definitions in `root/apps_config` and data in `root/var`,
+    the admin password `ADMIN_PASSWORD`, and cheap password hashing."""
     definitions = write_folder(root / "apps_config", estate())
-    return Settings(data_dir=root / "var", apps_config=definitions, database_url=database_url)
+    return Settings(
+        data_dir=root / "var",
+        apps_config=definitions,
+        database_url=database_url,
+        **{"admin_password": ADMIN_PASSWORD, **FAST_ARGON2, **overrides},
+    )
 
 
 @contextmanager

@@ -4,6 +4,8 @@ the entry before it, so editing, deleting or reordering any entry breaks every l
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -38,18 +40,17 @@ def digest(algorithm: str, data: bytes) -> str:
     raise ValueError(f"unknown audit hash {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
 
 
-def entry_hash(entry: dict[str, Any]) -> str:
-    """The hash of one stored entry, from its own fields (which include the previous hash)."""
-    content = {name: _plain(entry.get(name)) for name in HASHED_FIELDS}
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    """The hash of one stored entry, from its own fields (which include the previous hash):
+    canonical JSON (sorted keys, no spaces, UTF-8) of `HASHED_FIELDS`, `at` as `_utc_text`."""
+    content = {name: entry[name] for name in HASHED_FIELDS}
+    content["at"] = _utc_text(content["at"])
     return digest(entry["algorithm"], orjson.dumps(content, option=orjson.OPT_SORT_KEYS))
 
 
-def _plain(value: Any) -> Any:
-    """Datetimes hash as ISO 8601 in UTC with microseconds, whatever the database returns."""
-    if hasattr(value, "isoformat"):
-        from datetime import UTC
-
-        if getattr(value, "tzinfo", None) is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
-    return value
+def _utc_text(value: datetime) -> str:
+    """ISO 8601 in UTC with microseconds, whatever the database returns: SQLite gives the
+    UTC time without a zone, PostgreSQL an aware time in the session's zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")

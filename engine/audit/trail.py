@@ -6,7 +6,7 @@ lock on the single head row, so the chain has one order on every database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +43,7 @@ head_table = sa.Table(
     sa.Column("base_hash", sa.String(64)),
 )
 HEAD_ID = 1
+PURGE_ACTION = "audit.purge"  # its detail explains where the chain now starts
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,9 @@ class AuditEvent:
 
 def append(conn: sa.Connection, event: AuditEvent, algorithm: str = "sha256") -> int:
     """Add `event` to the chain in the caller's transaction; returns its sequence number."""
-    head = _locked_head(conn)
+    head = lock_head(conn)
     entry: dict[str, Any] = {
-        "seq": head["seq"] + 1,
+        "seq": head.seq + 1,
         "at": datetime.now(UTC),
         "actor": event.actor,
         "actor_org_id": event.actor_org_id,
@@ -75,7 +76,7 @@ def append(conn: sa.Connection, event: AuditEvent, algorithm: str = "sha256") ->
         "outcome": event.outcome,
         "detail": orjson.dumps(event.detail, default=str, option=orjson.OPT_SORT_KEYS).decode(),
         "algorithm": algorithm,
-        "prev_hash": head["hash"],
+        "prev_hash": head.hash,
     }
     entry["hash"] = entry_hash(entry)
     conn.execute(audit_table.insert().values(**entry))
@@ -87,9 +88,40 @@ def append(conn: sa.Connection, event: AuditEvent, algorithm: str = "sha256") ->
     return int(entry["seq"])
 
 
-def _locked_head(conn: sa.Connection) -> dict[str, Any]:
-    """The head row, locked until the transaction ends (SQLite locks the whole database)."""
-    query = sa.select(head_table).where(head_table.c.id == HEAD_ID)
-    if conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return dict(conn.execute(query).mappings().one())  # created by migration 0002
+@dataclass(frozen=True)
+class AuditHead:
+    """The newest entry (`seq`, `hash`) and the checkpoint the chain starts after: the last
+    purged entry, or 0 and the genesis hash."""
+
+    seq: int
+    hash: str
+    base_seq: int
+    base_hash: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_head(conn: sa.Connection) -> AuditHead:
+    """The head row as it is now (created by migration 0002)."""
+    return _head(conn, sa.select(head_table).where(head_table.c.id == HEAD_ID))
+
+
+def lock_head(conn: sa.Connection) -> AuditHead:
+    """The head row, locked until the transaction ends, so appends have one order.
+
+    PostgreSQL locks the row. SQLite locks the whole database on the first write, so a no-op
+    write comes first: the read after it is then current, and waiting writers queue on the
+    busy timeout instead of failing to upgrade a stale read snapshot.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            head_table.update().where(head_table.c.id == HEAD_ID).values(seq=head_table.c.seq)
+        )
+        return read_head(conn)
+    return _head(conn, sa.select(head_table).where(head_table.c.id == HEAD_ID).with_for_update())
+
+
+def _head(conn: sa.Connection, query: sa.Select[Any]) -> AuditHead:
+    row = conn.execute(query).mappings().one()
+    return AuditHead(int(row["seq"]), row["hash"], int(row["base_seq"]), row["base_hash"])

@@ -15,8 +15,11 @@ from engine.publishing import PublishResult, draft_contents, plan, version_conte
 from engine.runtime import Runtime
 from metamodel import store
 from metamodel.diff import diff_contents
-from renderers.api.requests import principal_of, read_body, read_json_object
+from renderers.api.requests import principal_of, read_body, read_json_object, require_roles
 from renderers.api.responses import JSON
+
+READERS = ("configurator", "auditor")  # admin passes every check
+WRITERS = ("configurator",)
 
 
 def _runtime(request: Request) -> Runtime:
@@ -42,6 +45,8 @@ async def list_apps(request: Request) -> Response:
 
 
 async def list_versions(request: Request) -> Response:
+    require_roles(request, *READERS)
+
     def run() -> list[dict[str, Any]]:
         with _runtime(request).engine.connect() as conn:
             return [info.as_json() for info in store.list_versions(conn)]
@@ -50,6 +55,7 @@ async def list_versions(request: Request) -> Response:
 
 
 async def get_version(request: Request) -> Response:
+    require_roles(request, *READERS)
     number = _int_param(request.path_params["version"], "version")
 
     def run() -> dict[str, Any]:
@@ -67,6 +73,7 @@ async def get_version(request: Request) -> Response:
 
 
 async def get_definition(request: Request) -> Response:
+    require_roles(request, *READERS)
     runtime = _runtime(request)
     key = drafts.check_key(**request.path_params)
     wanted = request.query_params.get("draft") in ("1", "true")
@@ -88,6 +95,7 @@ async def get_definition(request: Request) -> Response:
 
 
 async def put_definition(request: Request) -> Response:
+    require_roles(request, *WRITERS)
     key = drafts.check_key(**request.path_params)
     body = await read_body(request)
     try:
@@ -103,6 +111,7 @@ async def put_definition(request: Request) -> Response:
 
 
 async def delete_definition(request: Request) -> Response:
+    require_roles(request, *WRITERS)
     key = drafts.check_key(**request.path_params)
     await run_in_threadpool(
         drafts.remove_definition, _runtime(request), key, principal_of(request).username
@@ -111,6 +120,7 @@ async def delete_definition(request: Request) -> Response:
 
 
 async def get_draft(request: Request) -> Response:
+    require_roles(request, *READERS)
     runtime = _runtime(request)
 
     def run() -> list[dict[str, Any]]:
@@ -125,6 +135,8 @@ async def get_draft(request: Request) -> Response:
 
 
 async def discard_draft(request: Request) -> Response:
+    require_roles(request, *WRITERS)
+
     def run() -> None:
         with _runtime(request).engine.begin() as conn:
             store.discard_draft(conn)
@@ -134,6 +146,7 @@ async def discard_draft(request: Request) -> Response:
 
 
 async def diff(request: Request) -> Response:
+    require_roles(request, *READERS)
     runtime = _runtime(request)
     params = request.query_params
 
@@ -156,6 +169,7 @@ async def diff(request: Request) -> Response:
 
 
 async def dry_run(request: Request) -> Response:
+    require_roles(request, *WRITERS)
     runtime = _runtime(request)
 
     def run() -> dict[str, Any]:
@@ -172,6 +186,7 @@ async def dry_run(request: Request) -> Response:
 
 
 async def publish(request: Request) -> Response:
+    require_roles(request, *WRITERS)
     runtime = _runtime(request)
     body = await read_json_object(request)
     message, force = _message(body), _force(body)
@@ -187,6 +202,7 @@ async def publish(request: Request) -> Response:
 
 
 async def rollback(request: Request) -> Response:
+    require_roles(request, *WRITERS)
     runtime = _runtime(request)
     body = await read_json_object(request)
     target = body.get("version")

@@ -20,6 +20,7 @@ from engine.runtime import Runtime
 from engine.settings import Settings
 from renderers.app import create_app
 from tests.databases import estate_settings, isolated_database, started_runtime
+from tests.identity import authorize
 
 UNITS = [
     # code, rent, floor, status, building, let_on, checked_at, notes, active
@@ -274,6 +275,7 @@ def test_count_above_the_limit_is_null(units: Runtime) -> None:
 def test_count_limit_comes_from_settings(settings: Settings) -> None:
     capped = settings.model_copy(update={"count_limit": 3})
     with TestClient(create_app(capped)) as client:
+        authorize(client)
         for n in range(4):
             client.post("/api/estate/building", json={"name": f"B{n}"})
 

@@ -16,6 +16,7 @@ from engine.settings import Settings
 from metamodel import store
 from renderers.app import create_app
 from tests.definitions import Folder, entity, estate, write_folder
+from tests.identity import authorize
 
 BUILDINGS = "/api/estate/building"
 UNITS = "/api/estate/unit"
@@ -269,6 +270,7 @@ def test_publish_through_one_worker_reaches_every_worker(
 ) -> None:
     other = Runtime.create(settings.model_copy(update={"catalog_check_seconds": 0}))
     with TestClient(create_app(runtime=other)) as second:
+        authorize(second)
         assert second.post(UNITS, json={"code": "A-0", "deposit": "1.00"}).status_code == 422
         folder = estate()
         entity(folder, "unit")["fields"]["deposit"] = {"type": "decimal"}

@@ -11,7 +11,9 @@ from starlette.testclient import TestClient
 
 from engine.settings import Settings
 from renderers.app import create_app
+from tests.databases import ADMIN_PASSWORD, FAST_ARGON2
 from tests.definitions import APP, Folder, entity, estate, to_yaml, write_folder
+from tests.identity import authorize
 
 UNITS = f"/api/{APP}/unit"
 BUILDINGS = f"/api/{APP}/building"
@@ -57,8 +59,15 @@ def expressive_estate() -> Folder:
 @pytest.fixture
 def client(tmp_path: Path, database_url: str | None) -> Iterator[TestClient]:
     folder = write_folder(tmp_path / "apps_config", expressive_estate())
-    settings = Settings(data_dir=tmp_path / "var", apps_config=folder, database_url=database_url)
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        apps_config=folder,
+        database_url=database_url,
+        admin_password=ADMIN_PASSWORD,
+        **FAST_ARGON2,
+    )
     with TestClient(create_app(settings)) as test_client:
+        authorize(test_client)
         yield test_client
 
 

@@ -16,7 +16,7 @@ BUILDINGS = "/api/estate/building"
 @pytest.fixture
 def user(client: TestClient) -> TestClient:
     """The same app as a user sees it: a server error is a response, not a raised exception."""
-    return TestClient(client.app, raise_server_exceptions=False)
+    return TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
 
 
 def assert_error(response: Any, status: int, code: str) -> list[dict[str, str]]:

@@ -219,7 +219,7 @@ def test_versions_list_who_when_why_and_hash(client: TestClient) -> None:
 
     assert [(v["version"], v["author"], v["message"]) for v in versions] == [
         (1, "system", "Imported apps_config"),
-        (2, "anonymous", "Add deposit"),
+        (2, "admin", "Add deposit"),
     ]
     assert all(len(v["hash"]) == 64 and v["created_at"] for v in versions)
 
@@ -247,7 +247,7 @@ def test_version_holds_every_definition(client: TestClient) -> None:
 def test_impossible_version_answers_json_error(
     client: TestClient, version: str, status: int
 ) -> None:
-    user = TestClient(client.app, raise_server_exceptions=False)
+    user = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
 
     response = user.get(f"/api/meta/versions/{version}")
 

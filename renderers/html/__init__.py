@@ -1,0 +1,1 @@
+"""Server-rendered HTML: Jinja2 templates (autoescaped) fed by one view model per screen."""
