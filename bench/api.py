@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ADMIN_PASSWORD = "Bench#Admin2026"
 RESULTS = ROOT / "bench" / "results"
 LIST_LUA = """
 local d = {districts}
@@ -49,7 +50,7 @@ def main() -> int:
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="anju-bench-"))
-    env = {**os.environ, "ANJU_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "ANJU_DATA_DIR": str(data_dir), "ANJU_ADMIN_PASSWORD": ADMIN_PASSWORD}
     results: dict[str, object] = {
         "units": args.units,
         "connections": args.connections,
@@ -97,6 +98,7 @@ def main() -> int:
         try:
             _wait(port)
             base = f"http://127.0.0.1:{port}"
+            token = _token(base, "admin", ADMIN_PASSWORD) if name == "generated" else None
             scripts = {
                 "list": LIST_LUA.format(
                     districts="{" + ",".join(map(str, districts)) + "}", path=path, extra=extra
@@ -104,8 +106,8 @@ def main() -> int:
                 "get": GET_LUA.format(path=path, max_id=max_id),
             }
             for kind, lua in scripts.items():
-                _wrk(base, lua, 3, args.connections)  # warm-up
-                results[f"{name}_{kind}"] = _wrk(base, lua, args.duration, args.connections)
+                _wrk(base, lua, 3, args.connections, token)  # warm-up
+                results[f"{name}_{kind}"] = _wrk(base, lua, args.duration, args.connections, token)
         finally:
             process.terminate()
             process.wait(10)
@@ -137,7 +139,10 @@ def _sample(env: dict[str, str]) -> tuple[list[int], int]:
     return [int(x) for x in first.split(",") if x], int(second)
 
 
-def _wrk(base: str, lua: str, duration: int, connections: int) -> dict[str, float]:
+def _wrk(
+    base: str, lua: str, duration: int, connections: int, token: str | None = None
+) -> dict[str, float]:
+    headers = ["-H", f"Authorization: Bearer {token}"] if token else []
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(lua)
         script.flush()
@@ -148,6 +153,7 @@ def _wrk(base: str, lua: str, duration: int, connections: int) -> dict[str, floa
                 f"-c{connections}",
                 f"-d{duration}s",
                 "--latency",
+                *headers,
                 "-s",
                 script.name,
                 base,
@@ -194,6 +200,17 @@ def _python(env: dict[str, str], code: str) -> list[str]:
         [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     return out.stdout.strip().splitlines()
+
+
+def _token(base: str, username: str, password: str) -> str:
+    """A bearer token for `username` from the server at `base`."""
+    request = urllib.request.Request(
+        f"{base}/api/auth/token",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.load(response)["access_token"])
 
 
 def _free_port() -> int:
