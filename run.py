@@ -177,8 +177,10 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.auth.realm import Realm
     from engine.bulk import insert_rows, next_id, reset_sequence
     from engine.principal import SYSTEM
+    from plugins.builtin import demo_identity
     from plugins.builtin.demo_housing import generate
 
     runtime = _runtime(settings)
@@ -187,9 +189,12 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     with runtime.engine.connect() as conn:
         start_ids = {key: next_id(conn, entity) for key, entity in catalog.entities.items()}
     totals: dict[str, int] = {}
+    kept: dict[str, list[dict]] = {"region": [], "enterprise": []}  # for the organisations
     for app, name, rows in generate(args.units, start_ids, args.seed):
         entity = catalog.entity(app, name)
         assert entity is not None, f"demo data names an unknown entity {app}.{name}"
+        if name in kept:
+            kept[name].extend(rows)
         with runtime.engine.begin() as conn:
             totals[entity.path] = totals.get(entity.path, 0) + insert_rows(
                 conn, entity, rows, SYSTEM
@@ -197,10 +202,23 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     with runtime.engine.begin() as conn:
         for entity in catalog.entities.values():
             reset_sequence(conn, entity)
+    password = settings.demo_password or _generated_password()
+    realm = Realm.create(settings, runtime.engine)
+    orgs, users = demo_identity.load(realm, catalog, kept["region"], kept["enterprise"], password)
     for path, count in totals.items():
         print(f"  {path}: {count}")
+    print(f"  organisations: {orgs}, staff accounts: {users}")
+    if not settings.demo_password:
+        print(f"demo accounts' password: {password}")
     print(f"demo data loaded in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _generated_password() -> str:
+    """A password every policy accepts: four character classes, 20 characters."""
+    import secrets
+
+    return f"Demo#{secrets.token_hex(6)}{secrets.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}a1"
 
 
 def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:

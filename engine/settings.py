@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     apps_config: Path = PROJECT_ROOT / "apps_config"
     admin_password: str | None = None
+    demo_password: str | None = None  # of the staff accounts `run.py demo-data` creates
     page_size: int = 50
     max_page_size: int = 500
     count_limit: int = 10_000

@@ -10,17 +10,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from engine.auth.tables import secret_table
 from engine.protection.keys import KeyProblem, KeyRing, MasterKey
 
 NAME = "encryption_key_fingerprint"
-metadata = sa.MetaData()
-secret_table = sa.Table(
-    "anju_secret",
-    metadata,
-    sa.Column("name", sa.String(40), primary_key=True),
-    sa.Column("value", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True)),
-)
 
 
 def fingerprint(key: MasterKey) -> str:

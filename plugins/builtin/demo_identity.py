@@ -26,7 +26,16 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypedDict
 
+import sqlalchemy as sa
+
+from engine.auth.imports import import_identity
+from engine.auth.realm import Realm
+from engine.catalog import Catalog
+from engine.principal import SYSTEM
+from engine.records.orgs import assign_all_orgs
 from plugins.builtin.demo_common import either, person_name
+
+Row = dict[str, Any]
 
 OrgKind = Literal["city", "district", "street", "community", "enterprise"]
 
@@ -138,3 +147,42 @@ def _user(username: str, rng: random.Random, org_code: str | None, role: str) ->
         "org_code": org_code,
         "roles": [role],
     }
+
+
+def load(
+    realm: Realm, catalog: Catalog, regions: list[Row], enterprises: list[Row], password: str
+) -> tuple[int, int]:
+    """Store the demo organisations and accounts, place every demo record in its organisation,
+    and give each demo applicant one of the demo households (with its members, application and
+    leases) as its own. Returns the organisations and accounts added."""
+    orgs = organisations(regions, enterprises)
+    accounts = users(orgs)
+    added = import_identity(realm, orgs, accounts, password, SYSTEM)
+    applicants = [a["username"] for a in accounts if a["roles"] == ["applicant"]]
+    with realm.engine.begin() as conn:
+        _give_households(conn, catalog, applicants)
+        assign_all_orgs(conn, catalog)
+    return added
+
+
+def _give_households(conn: sa.Connection, catalog: Catalog, usernames: list[str]) -> None:
+    household = catalog.entity("public_rental", "household")
+    if household is None:
+        return
+    first = conn.execute(
+        sa.select(household.table.c.id).order_by(household.table.c.id).limit(len(usernames))
+    ).scalars()
+    owned = dict(zip(first, usernames, strict=False))
+    for household_id, username in owned.items():
+        conn.execute(
+            household.table.update()
+            .where(household.table.c.id == household_id)
+            .values(created_by=username)
+        )
+        for referrer in household.referrers:
+            table = referrer.entity.table
+            conn.execute(
+                table.update()
+                .where(table.c[referrer.field] == household_id)
+                .values(created_by=username)
+            )
