@@ -327,6 +327,7 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_create_org(settings: Settings, args: argparse.Namespace) -> int:
     from engine.auth.organisations import OrgCreate, create_org
     from engine.auth.realm import Realm
+    from engine.records.orgs import assign_all_orgs
     from renderers.api.bodies import parse_model
 
     runtime = _runtime(settings)
@@ -339,6 +340,8 @@ def cmd_create_org(settings: Settings, args: argparse.Namespace) -> int:
         }
         realm = Realm.create(settings, runtime.engine)
         org = create_org(realm, parse_model(OrgCreate, data), _cli_actor())
+        with runtime.engine.begin() as conn:
+            assign_all_orgs(conn, runtime.require_catalog(), only_unassigned=True)
     finally:
         runtime.dispose()
     print(f"created organisation {org['code']} {org['name']} (id {org['id']}, path {org['path']})")

@@ -64,14 +64,14 @@ def import_identity(
         for account in accounts:
             if account["username"] in taken:
                 continue
-            org = ids.get(account["org_code"]) if account.get("org_code") else None
+            home = ids.get(account["org_code"]) if account.get("org_code") else None
             user_id = conn.execute(
                 user_table.insert()
                 .values(
                     username=account["username"],
                     display_name=account.get("display_name") or account["username"],
                     password_hash=password_hash,
-                    org_id=org[0] if org else None,
+                    org_id=home[0] if home else None,
                     active=True,
                     failed_logins=0,
                     password_changed_at=now,

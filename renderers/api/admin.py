@@ -36,6 +36,7 @@ from engine.auth.users import (
     update_user,
 )
 from engine.errors import NotFound, ValidationFailed, field_error
+from engine.records.orgs import assign_all_orgs
 from renderers.api.auth import realm_of
 from renderers.api.bodies import read_model
 from renderers.api.requests import require_roles
@@ -74,7 +75,18 @@ async def create_organisation(request: Request) -> Response:
     principal = require_roles(request, ADMIN)
     body = await read_model(request, OrgCreate)
     org = await anyio.to_thread.run_sync(create_org, realm_of(request), body, principal)
+    await anyio.to_thread.run_sync(_place_records, request, True)
     return JSON(org, status_code=201, headers={"Location": f"/api/auth/orgs/{org['id']}"})
+
+
+def _place_records(request: Request, only_unassigned: bool) -> None:
+    """Records whose `org` expression names an organisation's code follow it: a new one
+    gathers the records that named it, a recoded one is looked up again everywhere."""
+    runtime = request.app.state.runtime
+    catalog = runtime.catalog()
+    if catalog is not None:
+        with runtime.engine.begin() as conn:
+            assign_all_orgs(conn, catalog, only_unassigned)
 
 
 async def get_organisation(request: Request) -> Response:
@@ -94,6 +106,8 @@ async def update_organisation(request: Request) -> Response:
     org_id = _id(request)
     body = await read_model(request, OrgChange)
     org = await anyio.to_thread.run_sync(update_org, realm_of(request), org_id, body, principal)
+    if "code" in body.model_fields_set:
+        await anyio.to_thread.run_sync(_place_records, request, False)
     return JSON(org)
 
 
