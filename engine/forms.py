@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.catalog import Catalog
-from engine.errors import NotFound
+from engine.errors import Forbidden, NotFound
+from engine.permissions import access_for
 from engine.principal import Principal
 from engine.records.evaluation import environment
 from engine.values import ConversionError, convert
@@ -45,6 +46,9 @@ def form_state(
         raise NotFound(f"no form {app}/{form_name}")
     entity = catalog.entity(compiled.app, compiled.entity)
     assert entity is not None, "forms name checked entities"
+    access = access_for(entity, principal)
+    if not (access.allows("create") or access.allows("update")):
+        raise Forbidden(f"you may not fill in {entity.path} records")
     record = {name: _lenient(spec, values.get(name)) for name, spec in entity.fields.items()}
     record["id"] = values.get("id") if isinstance(values.get("id"), int) else None
     env = environment(conn, entity, principal)

@@ -88,3 +88,11 @@ def test_access_is_explained_to_the_user_and_to_an_auditor(
     assert theirs["actions"]["read"]["allowed"] is False
     assert "outside the scope" in theirs["actions"]["read"]["reason"]
     assert auditor.get(f"{BUILDINGS}/1/access?user=nobody").status_code == 404
+
+
+def test_a_form_is_evaluated_only_for_those_who_may_fill_it(
+    admin: TestClient, street: TestClient
+) -> None:
+    path = "/api/meta/forms/estate/unit/state"
+    assert street.post(path, json={}).status_code == 403  # no grant on units
+    assert admin.post(path, json={}).status_code == 200
