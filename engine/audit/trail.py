@@ -14,6 +14,7 @@ import orjson
 import sqlalchemy as sa
 
 from engine.audit.chain import entry_hash
+from engine.principal import Principal
 
 metadata = sa.MetaData()
 audit_table = sa.Table(
@@ -59,6 +60,28 @@ class AuditEvent:
     outcome: str = "ok"  # ok, denied, failed
     address: str | None = None
     actor_org_id: int | None = None
+
+    @classmethod
+    def by(
+        cls,
+        actor: Principal,
+        action: str,
+        target: str,
+        record_id: str | int | None,
+        detail: dict[str, Any],
+        outcome: str = "ok",
+    ) -> AuditEvent:
+        """An event done by `actor`, with its name, organisation and address."""
+        return cls(
+            action=action,
+            actor=actor.username,
+            target=target,
+            record_id=record_id,
+            detail=detail,
+            outcome=outcome,
+            address=actor.address,
+            actor_org_id=actor.org_id,
+        )
 
 
 def append(conn: sa.Connection, event: AuditEvent, algorithm: str = "sha256") -> int:

@@ -96,12 +96,4 @@ def import_identity(
 def _event(
     actor: Principal, action: str, target: str, record_id: int, detail: dict[str, Any]
 ) -> AuditEvent:
-    return AuditEvent(
-        action=action,
-        actor=actor.username,
-        target=target,
-        record_id=record_id,
-        detail=detail,
-        address=actor.address,
-        actor_org_id=actor.org_id,
-    )
+    return AuditEvent.by(actor, action, target, record_id, detail)

@@ -182,13 +182,5 @@ def _code_taken(code: str) -> Conflict:
     )
 
 
-def _event(actor: Principal, action: str, org_id: int, detail: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(
-        action=action,
-        actor=actor.username,
-        target="org",
-        record_id=org_id,
-        detail=detail,
-        address=actor.address,
-        actor_org_id=actor.org_id,
-    )
+def _event(actor: Principal, action: str, record_id: int, detail: dict[str, Any]) -> AuditEvent:
+    return AuditEvent.by(actor, action, "org", record_id, detail)

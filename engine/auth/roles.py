@@ -112,14 +112,12 @@ def set_roles(
         revoke_tokens_of(conn, user_id)
         realm.audit(
             conn,
-            AuditEvent(
-                action="user.roles",
-                actor=actor.username,
-                target="user",
-                record_id=user_id,
-                detail={"username": username, "changes": {"roles": [before, after]}},
-                address=actor.address,
-                actor_org_id=actor.org_id,
+            AuditEvent.by(
+                actor,
+                "user.roles",
+                "user",
+                user_id,
+                {"username": username, "changes": {"roles": [before, after]}},
             ),
         )
         return after

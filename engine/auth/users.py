@@ -317,13 +317,5 @@ def _plain(value: Any) -> Any:
     return value["code"] if isinstance(value, dict) else value
 
 
-def _event(actor: Principal, action: str, user_id: int, detail: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(
-        action=action,
-        actor=actor.username,
-        target="user",
-        record_id=user_id,
-        detail=detail,
-        address=actor.address,
-        actor_org_id=actor.org_id,
-    )
+def _event(actor: Principal, action: str, record_id: int, detail: dict[str, Any]) -> AuditEvent:
+    return AuditEvent.by(actor, action, "user", record_id, detail)

@@ -101,14 +101,5 @@ def _append(
 ) -> None:
     catalog = entity.catalog
     assert catalog is not None, "entities belong to a catalog"
-    event = AuditEvent(
-        action=action,
-        actor=principal.username,
-        target=entity.path,
-        record_id=record_id,
-        detail=detail,
-        outcome=outcome,
-        address=principal.address,
-        actor_org_id=principal.org_id,
-    )
+    event = AuditEvent.by(principal, action, entity.path, record_id, detail, outcome)
     append(conn, event, catalog.options.audit_hash)

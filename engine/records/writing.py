@@ -122,10 +122,7 @@ def update_record(
         with engine.begin() as conn:
             access, current = _current(conn, entity, principal, "update", record_id)
             _check_writable(access, "update", sent, record_id)
-            if expected is not None and current["row_version"] != expected:
-                raise PreconditionFailed(
-                    f"{entity.path} {record_id} was changed (now version {current['row_version']})"
-                )
+            _check_version(entity, record_id, current, expected)
             record = {**current, **changes}
             env = environment(conn, entity, principal)
             changes |= apply_computed(entity, record, env)
@@ -172,10 +169,7 @@ def delete_record(
     try:
         with engine.begin() as conn:
             _, current = _current(conn, entity, principal, "delete", record_id)
-            if expected is not None and current["row_version"] != expected:
-                raise PreconditionFailed(
-                    f"{entity.path} {record_id} was changed (now version {current['row_version']})"
-                )
+            _check_version(entity, record_id, current, expected)
             _delete(conn, entity, [record_id], principal, set())
             audit_change(conn, entity, principal, "delete", record_id, current, None)
     except Refused as refused:
@@ -201,6 +195,16 @@ def _current(
         message = f"you may see {entity.path} {record_id} but not {action} it"
         raise Refused(action, record_id, Forbidden(message))
     return access, unseal(entity, dict(row))
+
+
+def _check_version(
+    entity: CompiledEntity, record_id: int, current: dict[str, Any], expected: int | None
+) -> None:
+    """With `If-Match`, the record must still be at the version the client read."""
+    if expected is not None and current["row_version"] != expected:
+        raise PreconditionFailed(
+            f"{entity.path} {record_id} was changed (now version {current['row_version']})"
+        )
 
 
 def _check_writable(

@@ -159,12 +159,4 @@ async def password(request: Request) -> Response:
 
 
 def _event(principal: Principal, action: str, method: str) -> AuditEvent:
-    return AuditEvent(
-        action=action,
-        actor=principal.username,
-        target="user",
-        record_id=principal.user_id,
-        detail={"method": method},
-        address=principal.address,
-        actor_org_id=principal.org_id,
-    )
+    return AuditEvent.by(principal, action, "user", principal.user_id, {"method": method})

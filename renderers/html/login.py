@@ -222,14 +222,9 @@ async def logout(request: Request) -> Response:
                 end_session(conn, session.session_id)
             if claims is not None:
                 revoke_token(conn, claims)
-            event = AuditEvent(
-                action="auth.logout",
-                actor=principal.username,
-                target="user",
-                record_id=principal.user_id,
-                detail={"method": "session" if session else "token"},
-                address=principal.address,
-                actor_org_id=principal.org_id,
+            method = "session" if session else "token"
+            event = AuditEvent.by(
+                principal, "auth.logout", "user", principal.user_id, {"method": method}
             )
             realm.audit(conn, event)
 
