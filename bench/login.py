@@ -1,6 +1,6 @@
 """Benchmark: login throughput with real argon2id, and the latency other requests keep.
 
-    python bench/login.py [--duration 15] [--logins 8] [--probes 2]
+    python -m bench.login [--duration 15] [--logins 8] [--probes 2]
 
 Serves the app on SQLite (a fresh data folder, one uvicorn worker) twice: once as built,
 with password hashing in threads bounded by a per-app limiter sized to the CPU count, and
@@ -18,15 +18,15 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from bench.api import _free_port, _wait
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -221,24 +221,6 @@ def _wrk(url: str, lua: str, duration: int, connections: int) -> dict[str, float
         "p95_ms": round(p95 / 1000, 1),
         "p99_ms": round(p99 / 1000, 1),
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait(port: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/-/health", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"server on port {port} did not start")
 
 
 if __name__ == "__main__":

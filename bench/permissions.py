@@ -1,6 +1,6 @@
 """Benchmark: the cost of row scopes on the list endpoint at 450,000 units.
 
-    python bench/permissions.py --units 450000 [--duration 15] [--connections 50] [--data-dir DIR]
+    python -m bench.permissions --units 450000 [--duration 15] [--connections 50] [--data-dir DIR]
 
 Loads demo data with its organisations and staff (timed), serves the platform, and drives
 `GET /api/housing_stock/housing_unit` with wrk as the unrestricted admin and as the street

@@ -41,10 +41,6 @@ class Principal:
     def is_authenticated(self) -> bool:
         return self.user_id is not None or self.username == "system"
 
-    def holding(self, role: str) -> list[Assignment]:
-        """The assignments of `role`; a role without an explicit org acts in the user's org."""
-        return [a for a in self.assignments if a.role == role]
-
     def from_address(self, address: str | None) -> Principal:
         return replace(self, address=address)
 

@@ -12,7 +12,8 @@ from engine.auth.passwords import hash_password
 from engine.auth.policies import check_new_password
 from engine.auth.realm import Realm
 from engine.auth.roles import RoleGrant, write_grants
-from engine.auth.tables import password_history_table, user_table, utcnow
+from engine.auth.tables import user_table, utcnow
+from engine.auth.users import insert_user
 from engine.principal import SYSTEM
 from engine.settings import Settings
 
@@ -35,27 +36,8 @@ def ensure_admin(engine: sa.Engine, settings: Settings) -> str | None:
     now = utcnow()
     try:
         with engine.begin() as conn:
-            user_id: int = conn.execute(
-                user_table.insert()
-                .values(
-                    username=ADMIN,
-                    display_name="Administrator",
-                    password_hash=password_hash,
-                    active=True,
-                    failed_logins=0,
-                    password_changed_at=now,
-                    must_change_password=False,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(user_table.c.id)
-            ).scalar_one()
+            user_id = insert_user(conn, ADMIN, "Administrator", password_hash, None, now)
             write_grants(conn, user_id, [RoleGrant(role=ADMIN)])
-            conn.execute(
-                password_history_table.insert().values(
-                    user_id=user_id, password_hash=password_hash, changed_at=now
-                )
-            )
             detail = {"values": {"username": ADMIN, "roles": [ADMIN]}}
             event = AuditEvent("user.create", SYSTEM.username, "user", user_id, detail)
             realm.audit(conn, event)

@@ -14,6 +14,7 @@ from engine.auth.passwords import hash_password
 from engine.auth.policies import check_new_password
 from engine.auth.realm import Realm
 from engine.auth.tables import org_table, user_role_table, user_table, utcnow
+from engine.auth.users import insert_user
 from engine.errors import ValidationFailed, field_error
 from engine.principal import Principal
 
@@ -65,22 +66,11 @@ def import_identity(
             if account["username"] in taken:
                 continue
             home = ids.get(account["org_code"]) if account.get("org_code") else None
-            user_id = conn.execute(
-                user_table.insert()
-                .values(
-                    username=account["username"],
-                    display_name=account.get("display_name") or account["username"],
-                    password_hash=password_hash,
-                    org_id=home[0] if home else None,
-                    active=True,
-                    failed_logins=0,
-                    password_changed_at=now,
-                    must_change_password=False,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(user_table.c.id)
-            ).scalar_one()
+            display_name = account.get("display_name") or account["username"]
+            org_id = home[0] if home else None
+            user_id = insert_user(
+                conn, account["username"], display_name, password_hash, org_id, now
+            )
             roles = list(account.get("roles", []))
             if roles:
                 conn.execute(

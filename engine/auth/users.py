@@ -168,24 +168,16 @@ def create_user(
         with realm.engine.begin() as conn:
             _check_org(conn, data.org_id)
             grants = check_grants(conn, data.roles, known_roles)
-            user_id: int = conn.execute(
-                user_table.insert()
-                .values(
-                    username=data.username,
-                    display_name=data.display_name or data.username,
-                    password_hash=password_hash,
-                    org_id=data.org_id,
-                    active=True,
-                    failed_logins=0,
-                    password_changed_at=now,
-                    must_change_password=data.must_change_password,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(user_table.c.id)
-            ).scalar_one()
+            user_id = insert_user(
+                conn,
+                data.username,
+                data.display_name or data.username,
+                password_hash,
+                data.org_id,
+                now,
+                data.must_change_password,
+            )
             write_grants(conn, user_id, grants)
-            _remember(conn, user_id, password_hash, now)
             user = get_user(conn, user_id, realm.policy)
             values = {
                 k: user[k] for k in ("username", "display_name", "roles", "must_change_password")
@@ -202,6 +194,36 @@ def create_user(
             f"a user named {data.username!r} exists",
             [field_error("username", "is taken by another user")],
         ) from None
+
+
+def insert_user(
+    conn: sa.Connection,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    org_id: int | None,
+    now: datetime,
+    must_change_password: bool = False,
+) -> int:
+    """The row of a new active user and the first entry of its password history; its id."""
+    user_id: int = conn.execute(
+        user_table.insert()
+        .values(
+            username=username,
+            display_name=display_name,
+            password_hash=password_hash,
+            org_id=org_id,
+            active=True,
+            failed_logins=0,
+            password_changed_at=now,
+            must_change_password=must_change_password,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(user_table.c.id)
+    ).scalar_one()
+    _remember(conn, user_id, password_hash, now)
+    return user_id
 
 
 def update_user(realm: Realm, user_id: int, change: UserChange, actor: Principal) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from engine.catalog import CompiledEntity
 from engine.expressions import Environment, SqlContext
 from engine.permissions.organisations import org_table
 from engine.principal import Assignment, Principal
-from metamodel.models import Grant
+from metamodel.models import SCOPE_WORDS, Grant
 
 
 class FieldLevel(IntEnum):
@@ -123,8 +123,7 @@ class RecordAccess:
 
 def _expression_index(grant: Grant, index: int) -> int:
     """Scopes compile in order, skipping the words, so count the expressions before `index`."""
-    words = ("all", "org", "org_subtree", "own")
-    return sum(1 for scope in grant.scopes[:index] if scope not in words)
+    return sum(1 for scope in grant.scopes[:index] if scope not in SCOPE_WORDS)
 
 
 def _assignment_environment(env: Environment | None, assignment: Assignment) -> Environment:

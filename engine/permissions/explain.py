@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.catalog import CompiledEntity
+from engine.expressions import SqlContext
 from engine.permissions.access import FieldLevel, Holding, RecordAccess, access_for
 from engine.principal import Principal
 from engine.records.evaluation import environment, sql_context
@@ -49,7 +50,7 @@ def _check(
     access: RecordAccess,
     holding: Holding,
     record_id: int,
-    context: Any,
+    context: SqlContext,
 ) -> dict[str, Any]:
     """One role: its grant and whether each of its scopes includes the record."""
     table = access.entity.table

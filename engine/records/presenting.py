@@ -9,13 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.catalog import CompiledEntity
+from engine.expressions import SqlContext
 from engine.permissions import FieldLevel, RecordAccess
 from engine.protection.masks import mask_value
 from engine.records.sealing import unseal
 
 
 def visible_columns(
-    entity: CompiledEntity, access: RecordAccess, context: Any
+    entity: CompiledEntity, access: RecordAccess, context: SqlContext
 ) -> list[sa.ColumnElement[Any]]:
     """The stored and virtual columns the principal may read; hidden fields are not selected."""
     stored = [c for c in entity.select_columns if access.readable(str(c.key))]

@@ -34,7 +34,7 @@ def get_record(
     access = require_action(conn, entity, principal, "read")
     row = fetch_in_scope(conn, entity, access, "read", record_id)
     if row is None:
-        _refuse(conn, entity, principal, "read", record_id)
+        refuse_missing(conn, entity, principal, "read", record_id)
     items, shown = present(entity, access, [row])
     if shown:
         audit_read(conn, entity, principal, "unmask", [record_id], shown)
@@ -61,7 +61,7 @@ def fetch_in_scope(
     return conn.execute(query).mappings().first()
 
 
-def _refuse(
+def refuse_missing(
     conn: sa.Connection, entity: CompiledEntity, principal: Principal, action: str, record_id: int
 ) -> None:
     """404 for a record that is missing or out of scope; an out-of-scope attempt is audited."""
@@ -70,9 +70,3 @@ def _refuse(
     if exists is not None:
         audit_denied(conn.engine, entity, principal, action, record_id, "out of scope")
     raise NotFound(f"{entity.path} {record_id} not found")
-
-
-def refuse_missing(
-    conn: sa.Connection, entity: CompiledEntity, principal: Principal, action: str, record_id: int
-) -> None:
-    _refuse(conn, entity, principal, action, record_id)
