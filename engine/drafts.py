@@ -11,8 +11,8 @@ from engine.runtime import Runtime
 from metamodel import store
 from metamodel.definitions import Key
 from metamodel.errors import DefinitionsInvalid
+from metamodel.kinds import KIND_MODELS
 from metamodel.loader import Document, display_file, document_from_content
-from metamodel.models import KIND_MODELS
 from metamodel.sources import parse_text
 
 

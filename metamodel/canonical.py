@@ -13,7 +13,7 @@ LEADING_KEYS = ("name", "type")
 
 def canonical(model: BaseModel) -> dict[str, Any]:
     """The definition as JSON data with every default left out, `name` and `type` first."""
-    return _lead(model.model_dump(mode="json", exclude_defaults=True))
+    return _lead(model.model_dump(mode="json", exclude_defaults=True, by_alias=True))
 
 
 def _lead(value: Any) -> Any:

@@ -19,6 +19,7 @@ from metamodel.fields import (
     StringField,
     TextField,
 )
+from metamodel.flow_checks import check_flows
 from metamodel.models import (
     ACTIONS,
     EXPRESSION_WORDS,
@@ -47,6 +48,7 @@ def check_definitions(definitions: Definitions, report: Report) -> list[Definiti
             errors.extend(_check_form(definitions, app_name, form, report))
         for calendar in bundle.calendars.values():
             errors.extend(_check_calendar(app_name, calendar, report))
+    errors.extend(check_flows(definitions, report))
     return errors
 
 

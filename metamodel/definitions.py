@@ -1,4 +1,5 @@
-"""A checked set of definitions: every app with its entities, forms, roles and calendars."""
+"""A checked set of definitions: every app with its entities, forms, roles, calendars, flows
+and document templates."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from functools import cached_property
 from typing import Any
 
 from metamodel.fields import ReferenceField
+from metamodel.flows import Flow
 from metamodel.models import App, Calendar, Entity, Form, Roles
+from metamodel.templates import Template
 
 Key = tuple[str, str, str]  # (app, kind, name)
 
@@ -20,6 +23,8 @@ class AppDefinitions:
     forms: dict[str, Form] = field(default_factory=dict)
     roles: Roles = field(default_factory=Roles)
     calendars: dict[str, Calendar] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
+    templates: dict[str, Template] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,3 +69,22 @@ class Definitions:
             if name in other.calendars:
                 return other_name, other.calendars[name]
         return None
+
+    def flows(self) -> Iterator[tuple[str, Flow]]:
+        for app_name, app in self.apps.items():
+            for flow in app.flows.values():
+                yield app_name, flow
+
+    @cached_property
+    def flow_index(self) -> dict[tuple[str, str], tuple[str, Flow]]:
+        """(app, entity) → (app, flow) of the flow attached to that entity."""
+        index: dict[tuple[str, str], tuple[str, Flow]] = {}
+        for app_name, flow in self.flows():
+            resolved = self.resolve(app_name, flow.entity)
+            if resolved is not None:
+                index.setdefault((resolved[0], resolved[1].name), (app_name, flow))
+        return index
+
+    def flow_of(self, app_name: str, entity_name: str) -> Flow | None:
+        found = self.flow_index.get((app_name, entity_name))
+        return found[1] if found else None

@@ -20,8 +20,11 @@ from metamodel.checks import check_definitions
 from metamodel.definitions import AppDefinitions, Definitions, Key
 from metamodel.errors import DefinitionError, DefinitionsInvalid, join_path
 from metamodel.fields import FIELD_TYPES
-from metamodel.models import KIND_FOLDERS, KIND_MODELS, App, Calendar, Entity, Form, Roles
+from metamodel.flows import Flow
+from metamodel.kinds import KIND_FOLDERS, KIND_MODELS
+from metamodel.models import App, Calendar, Entity, Form, Roles
 from metamodel.sources import SourceText, parse_text
+from metamodel.templates import Template
 
 SUFFIXES = (".yaml", ".yml", ".json")
 Report = Callable[[Key, tuple[Any, ...], str], DefinitionError]
@@ -257,5 +260,9 @@ def _assemble(
             bundle.roles = model
         elif isinstance(model, Calendar):
             bundle.calendars[name] = model
+        elif isinstance(model, Flow):
+            bundle.flows[name] = model
+        elif isinstance(model, Template):
+            bundle.templates[name] = model
         contents[key] = canonical(model)
     return Definitions(apps=dict(sorted(apps.items())), contents=dict(sorted(contents.items())))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from metamodel.fields import Expression, FieldDefinition, Name, Strict
 from metamodel.labels import Labels
@@ -25,6 +25,7 @@ EXPRESSION_WORDS = frozenset(
         "user",
         "input",
         "params",
+        "checks",
     }
 )  # words the expression language reads itself, so no field may take them
 RESERVED_NAMES = frozenset({"api", "meta", "auth", "studio", "audit", "inbox", "static", "-"})
@@ -38,6 +39,7 @@ SYSTEM_COLUMNS = (
     "org_id",
     "def_version",
     "state",
+    "flow_version",
 )
 
 
@@ -166,13 +168,3 @@ class Calendar(Strict):
     weekend: list[Annotated[int, Field(ge=1, le=7)]] = [6, 7]  # ISO weekdays
     holidays: list[Holiday] = []
     workdays: list[date] = []  # weekend days worked in exchange for a holiday (调休)
-
-
-KIND_MODELS: dict[str, type[BaseModel]] = {
-    "app": App,
-    "entity": Entity,
-    "form": Form,
-    "roles": Roles,
-    "calendar": Calendar,
-}
-KIND_FOLDERS = {"entity": "entities", "form": "forms", "calendar": "calendars"}

@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+from metamodel.kinds import KIND_MODELS
 from metamodel.loader import json_schema
-from metamodel.models import KIND_MODELS
 
 
 def render_schemas() -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from engine.expressions.errors import ExpressionError
 from engine.expressions.functions import AGGREGATES, ArgumentProblem, FunctionRegistry
-from engine.expressions.scope import SYSTEM_FIELD_TYPES, Scope
+from engine.expressions.scope import Scope
 from engine.expressions.syntax import Binary, Call, ListOf, Literal, Node, Path, Unary
 from engine.expressions.typed import (
     Step,
@@ -120,9 +120,10 @@ class _Checker:
         for i, name in enumerate(node.names):
             span = (node.offsets[i], node.offsets[i] + len(name))
             spec = current.field(name)
-            if spec is None and name in SYSTEM_FIELD_TYPES:
+            system = current.system_fields()
+            if spec is None and name in system:
                 steps.append(Step(current.path, name))
-                kind = SYSTEM_FIELD_TYPES[name]
+                kind = system[name]
                 if i < len(node.names) - 1:
                     self.fail(
                         span, f"{name} is {described(kind)}, not a reference; it has no fields"

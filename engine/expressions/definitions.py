@@ -19,6 +19,7 @@ from engine.expressions import (
 )
 from engine.expressions.calendar import WorkingCalendar
 from engine.expressions.errors import ExpressionError
+from engine.expressions.flow_expressions import compile_flow_expressions
 from engine.expressions.scope import (
     COMPUTED,
     DEFAULT,
@@ -30,7 +31,7 @@ from engine.expressions.scope import (
     ExpressionContext,
     Scope,
 )
-from engine.expressions.types import Type, described, field_type
+from engine.expressions.types import assignment_problem, described
 from metamodel.definitions import Definitions, Key
 from metamodel.errors import DefinitionError
 from metamodel.fields import FieldDefinition
@@ -63,11 +64,16 @@ class FormExpressions:
     sections: dict[int, Expression] = field(default_factory=dict)
 
 
+FlowExpressions = dict[tuple[Any, ...], Expression]
+"""A flow's expressions by their path in the definition: ("transitions", "submit", "when")."""
+
+
 @dataclass
 class CompiledDefinitions:
     entities: dict[tuple[str, str], EntityExpressions] = field(default_factory=dict)
     forms: dict[tuple[str, str], FormExpressions] = field(default_factory=dict)
     calendars: dict[str, WorkingCalendar] = field(default_factory=dict)  # "app.name"
+    flows: dict[tuple[str, str], FlowExpressions] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -88,6 +94,9 @@ def compile_definitions(
         for form in bundle.forms.values():
             compiler = _Compiler(definitions, functions, app_name, calendar, compiled.problems)
             compiled.forms[(app_name, form.name)] = compiler.form(form)
+        for flow in bundle.flows.values():
+            compiler = _Compiler(definitions, functions, app_name, calendar, compiled.problems)
+            compiled.flows[(app_name, flow.name)] = compile_flow_expressions(compiler, flow)
     return compiled
 
 
@@ -236,19 +245,6 @@ class _Compiler:
                 if expression is not None:
                     found.sections[i] = expression
         return found
-
-
-def assignment_problem(value: Type, spec: FieldDefinition) -> str | None:
-    """Why a value of type `value` cannot be stored in a field, or None if it can."""
-    target = field_type(spec)
-    if value.kind == "null":
-        return None
-    if target.kind == "decimal" and value.numeric:
-        return None
-    if target.kind == value.kind:
-        return None
-    hint = "; use round(x) for a whole number" if value.kind == "decimal" else ""
-    return f"gives {described(value)}, but the field is {described(target)}{hint}"
 
 
 def load_definitions(

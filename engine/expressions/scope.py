@@ -19,7 +19,8 @@ SYSTEM_FIELD_TYPES: dict[str, Type] = {
     "updated_by": STRING,
     "row_version": INTEGER,
     "org_id": Type("integer"),
-}  # `state` joins when flows give tables a state column
+}
+FLOW_FIELD_TYPES: dict[str, Type] = {"state": STRING, "flow_version": INTEGER}
 USER = {
     "username": STRING,
     "roles": Type("list", nullable=False, item=STRING),
@@ -60,7 +61,8 @@ DEFAULT = ExpressionContext("a default", {**CLOCK, "user": USER}, aggregates=Fal
 FILTER = ExpressionContext("a filter", {**CLOCK, "user": USER}, sql_only=True)
 SCOPE = ExpressionContext("a permission scope", {**CLOCK, "user": USER}, sql_only=True)
 ORG = ExpressionContext("an organisation expression", CLOCK, sql_only=True)
-VARIABLE_NAMES = frozenset({"today", "now", "user", "input", "params"})
+FLOW = ExpressionContext("a flow", {**CLOCK, "user": USER})
+VARIABLE_NAMES = frozenset({"today", "now", "user", "input", "params", "checks"})
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,14 @@ class Scope:
     def field(self, name: str) -> FieldDefinition | None:
         return self.entity.fields.get(name)
 
+    def system_fields(self) -> dict[str, Type]:
+        """The system columns: `state` and `flow_version` too when a flow is attached."""
+        if self.definitions.flow_of(self.app, self.entity.name) is None:
+            return SYSTEM_FIELD_TYPES
+        return {**SYSTEM_FIELD_TYPES, **FLOW_FIELD_TYPES}
+
     def field_names(self) -> list[str]:
-        return [*self.entity.fields, *SYSTEM_FIELD_TYPES]
+        return [*self.entity.fields, *self.system_fields()]
 
     def follow(self, spec: ReferenceField) -> Scope:
         """The scope of the entity a reference field points at."""

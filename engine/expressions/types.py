@@ -99,3 +99,16 @@ def common(types: list[Type]) -> Type | None:
         options = first.options if all(t.options == first.options for t in known) else ()
         return Type(first.kind, nullable=nullable, options=options)
     return None
+
+
+def assignment_problem(value: Type, spec: FieldDefinition) -> str | None:
+    """Why a value of type `value` cannot be stored in a field, or None if it can."""
+    target = field_type(spec)
+    if value.kind == "null":
+        return None
+    if target.kind == "decimal" and value.numeric:
+        return None
+    if target.kind == value.kind:
+        return None
+    hint = "; use round(x) for a whole number" if value.kind == "decimal" else ""
+    return f"gives {described(value)}, but the field is {described(target)}{hint}"

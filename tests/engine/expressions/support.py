@@ -35,8 +35,8 @@ from engine.expressions.sql import aggregate_query
 from engine.expressions.typed import TAggregate
 from engine.settings import Settings
 from metamodel.definitions import Definitions
+from metamodel.kinds import KIND_FOLDERS
 from metamodel.loader import build_definitions, document_from_content
-from metamodel.models import KIND_FOLDERS
 from tests.databases import isolated_database
 from tests.definitions import APP, estate, write_folder
 

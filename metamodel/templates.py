@@ -1,0 +1,21 @@
+"""Document templates: `templates/<name>.yaml`, a Jinja2 body rendered for one record."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from metamodel.fields import Name, Strict
+from metamodel.labels import Labels
+
+
+class Template(Strict):
+    """A document such as a qualification certificate. The body is sandboxed Jinja2 reading
+    `record` (the record's values), `labels` (its fields' labels), `params`, `today` and
+    `now`; it is checked for syntax when definitions load."""
+
+    name: Name
+    label: Labels = {}
+    format: Literal["html"] = "html"
+    body: Annotated[str, Field(min_length=1, max_length=200_000)]
