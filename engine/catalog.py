@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 from engine.expressions import FunctionRegistry, SqlContext, builtin_functions
 from engine.expressions.calendar import WorkingCalendar
 from engine.expressions.definitions import EntityExpressions, FormExpressions, compile_definitions
+from engine.flows.machine import CompiledFlow
 from engine.protection import Protector
 from engine.tables import BLIND_INDEX_SUFFIX, build_table
 from engine.validation import RecordInput, build_input_models, field_annotation
@@ -35,6 +36,7 @@ class CatalogOptions:
     timezone: str = DEFAULT_TIMEZONE
     audit_hash: str = "sha256"  # the audit chain's hash: sha256, or sm3
     protector: Protector | None = None  # encrypts sensitive fields; from the settings' keys
+    services: Any = None  # engine.flows.services.FlowServices: files, jobs and the clock
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class CompiledEntity:
     calendar: WorkingCalendar | None = None
     references: dict[str, CompiledEntity] = field(default_factory=dict)
     referrers: list[Referrer] = field(default_factory=list)
+    flow: CompiledFlow | None = None  # the state machine attached to the entity, if any
     catalog: Catalog | None = None  # the catalog this entity belongs to, set once built
 
     @property
@@ -87,9 +90,12 @@ class CompiledEntity:
         """Fields a client may send: stored and not computed."""
         return frozenset(n for n, s in self.stored_fields.items() if s.computed is None)
 
-    @property
+    @cached_property
     def columns(self) -> list[str]:
-        return [*SYSTEM_COLUMNS[:-1], *self.stored_fields]
+        """System columns (with `state` and `flow_version` when a flow is attached), then
+        the stored fields."""
+        system = [name for name in SYSTEM_COLUMNS if name in self.table.c]
+        return [*system, *self.stored_fields]
 
     @cached_property
     def select_columns(self) -> list[sa.ColumnElement]:  # type: ignore[type-arg]
@@ -136,6 +142,7 @@ class Catalog:
     entities: dict[tuple[str, str], CompiledEntity]
     forms: dict[tuple[str, str], FormExpressions] = field(default_factory=dict)
     options: CatalogOptions = field(default_factory=CatalogOptions)
+    cache: dict[Any, Any] = field(default_factory=dict)  # built on demand: earlier flow versions
 
     def entity(self, app: str, name: str) -> CompiledEntity | None:
         return self.entities.get((app, name))
@@ -179,6 +186,11 @@ def compile_catalog(
                 target_entity = entities[(target_app, target.name)]
                 compiled.references[field_name] = target_entity
                 target_entity.referrers.append(Referrer(compiled, field_name, spec.on_delete))
+    for (flow_app, flow_name), flow_expressions in expressions.flows.items():
+        definition = definitions.apps[flow_app].flows[flow_name]
+        target_app, target = definitions.resolve(flow_app, definition.entity)  # type: ignore[misc]
+        flow = CompiledFlow(flow_app, definition, version, flow_expressions)
+        entities[(target_app, target.name)].flow = flow
     catalog = Catalog(version, definitions, metadata, entities, expressions.forms, options)
     for compiled in entities.values():
         compiled.catalog = catalog

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from engine.catalog import Catalog, CompiledEntity
 from engine.expressions import NotExpressible
+from engine.flows.versions import stranded
 from engine.principal import SYSTEM
 from engine.protection import DecryptionFailed, mask_value
 from engine.records.evaluation import environment, sql_context
@@ -78,6 +79,18 @@ def dry_run(conn: Connection, old: Catalog | None, new: Catalog) -> DryRunReport
             rows = _count(conn, entity.table)
             message = f"entity removed: table {entity.table.name} keeps its rows, no longer served"
             report.findings.append(Finding("warning", entity.path, message, rows=rows))
+    for item in stranded(conn, old, new):
+        if item.moved_to is None:
+            message = (
+                f"records in state {item.state!r}, which the new flow removes, keep their flow "
+                f"version until moved; map the state in the flow's `migrate`"
+            )
+            report.findings.append(
+                Finding("warning", item.entity.path, message, "state", item.rows)
+            )
+        else:
+            message = f"records in removed state {item.state!r} will move to {item.moved_to!r}"
+            report.findings.append(Finding("info", item.entity.path, message, "state", item.rows))
     return report
 
 

@@ -30,11 +30,25 @@ files = sa.Table(
 def store_file(
     engine: sa.Engine, root: Path, name: str, content_type: str, data: bytes, principal: Principal
 ) -> dict[str, Any]:
+    with engine.begin() as conn:
+        return store_file_in(conn, root, name, content_type, data, principal)
+
+
+def store_file_in(
+    conn: sa.Connection,
+    root: Path,
+    name: str,
+    content_type: str,
+    data: bytes,
+    principal: Principal,
+) -> dict[str, Any]:
+    """Write the contents (once per digest) and record the file in the caller's transaction;
+    a rolled-back transaction leaves only an unreferenced blob behind."""
     digest = hashlib.sha256(data).hexdigest()
     path = blob_path(root, digest)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".part")
+        temporary = path.with_suffix(f".{uuid.uuid4().hex}.part")
         temporary.write_bytes(data)
         temporary.replace(path)
     row = {
@@ -46,8 +60,7 @@ def store_file(
         "created_at": datetime.now(UTC),
         "created_by": principal.username,
     }
-    with engine.begin() as conn:
-        conn.execute(files.insert().values(**row))
+    conn.execute(files.insert().values(**row))
     return row
 
 

@@ -41,6 +41,14 @@ class Principal:
     def is_authenticated(self) -> bool:
         return self.user_id is not None or self.username == "system"
 
+    def held_roles(self) -> tuple[Assignment, ...]:
+        """Explicit assignments, or the principal's roles in its own organisation."""
+        if self.assignments:
+            return self.assignments
+        return tuple(
+            Assignment(role, self.org_id, self.org_path, self.org_code) for role in self.roles
+        )
+
     def from_address(self, address: str | None) -> Principal:
         return replace(self, address=address)
 

@@ -15,6 +15,7 @@ from engine.dry_run import DryRunReport, dry_run
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.expressions import FunctionRegistry
 from engine.expressions.definitions import load_definitions
+from engine.flows.migration import settle_records
 from engine.records.orgs import assign_orgs, orgs_changed
 from engine.records.recompute import recompute_changed
 from engine.schema_migration import MigrationLog, migrate_schema
@@ -119,6 +120,8 @@ def publish(
             log.add(line)
         for entity in orgs_changed(base, proposal.catalog):
             log.add(f"{entity.path}: organisation set on {assign_orgs(conn, entity)} rows")
+        for line in settle_records(conn, base, proposal.catalog):
+            log.add(line)
         try:
             info = store.write_version(conn, proposal.contents, author, message)
         except sa.exc.IntegrityError:

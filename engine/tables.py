@@ -80,11 +80,21 @@ def system_columns() -> list[sa.Column]:  # type: ignore[type-arg]
     ]
 
 
+def flow_columns() -> list[sa.Column]:  # type: ignore[type-arg]
+    """The columns of an entity with a flow: its state, and the flow version it runs under."""
+    return [
+        sa.Column("state", sa.String(40), index=True),
+        sa.Column("flow_version", sa.Integer),
+    ]
+
+
 def build_table(
     metadata: sa.MetaData, definitions: Definitions, app: str, entity: Entity
 ) -> sa.Table:
     name = table_name(app, entity.name)
     columns: list[sa.Column] = system_columns()  # type: ignore[type-arg]
+    if definitions.flow_of(app, entity.name) is not None:
+        columns += flow_columns()
     indexes: list[sa.Index] = []
     for field_name, spec in entity.fields.items():
         if spec.virtual:

@@ -129,8 +129,11 @@ class _FlowChecker:
         if transition.to is not None and transition.to not in flow.states:
             self.problem(where + ("to",), f"unknown state {transition.to!r}")
         if transition.trigger == "user":
-            if not (transition.roles or transition.submitter or transition.approve):
-                message = "say who may take it: roles, submitter, or approve (the assignees)"
+            by_task = all(
+                flow.states[s].approval is not None for s in transition.sources if s in flow.states
+            )
+            if not (transition.roles or transition.submitter or by_task):
+                message = "say who may take it: roles, or submitter (or leave an approval state)"
                 self.problem(where, message)
         elif transition.roles or transition.submitter or transition.fields:
             message = f"a {transition.trigger} transition is taken by the platform, not users"

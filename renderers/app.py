@@ -16,7 +16,7 @@ from engine.auth.realm import Realm
 from engine.errors import AnjuError
 from engine.runtime import Runtime
 from engine.settings import Settings
-from renderers.api import access, admin, audit, auth, files, meta, records
+from renderers.api import access, admin, audit, auth, files, flows, meta, records
 from renderers.api.openapi import openapi_document
 from renderers.api.responses import JSON, anju_error, http_error, unexpected_error
 from renderers.authentication import Authentication, PasswordWork
@@ -56,6 +56,11 @@ def routes() -> list[BaseRoute]:
         Route("/api/meta/forms/{app}/{form}/state", meta.form_state, methods=["POST"]),
         Route("/api/files", files.upload_file, methods=["POST"]),
         Route("/api/files/{file_id}", files.download_file, methods=["GET"]),
+        Route("/api/inbox", flows.inbox, methods=["GET"]),
+        Route("/api/inbox/{id}/claim", flows.claim, methods=["POST"]),
+        Route("/api/inbox/{id}/release", flows.release, methods=["POST"]),
+        Route("/api/messages", flows.messages, methods=["GET"]),
+        Route("/api/messages/{id}/read", flows.read_message, methods=["POST"]),
         Route("/api/audit", audit.search, methods=["GET"]),
         Route("/api/audit/verify", audit.verify, methods=["GET"]),
         Route("/api/audit/head", audit.head, methods=["GET"]),
@@ -64,6 +69,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/{app}/{entity}", records.create_record, methods=["POST"]),
         Route("/api/{app}/{entity}/{id}", records.get_record, methods=["GET"]),
         Route("/api/{app}/{entity}/{id}/access", access.explain, methods=["GET"]),
+        Route("/api/{app}/{entity}/{id}/flow", flows.record_flow, methods=["GET"]),
+        Route("/api/{app}/{entity}/{id}/transitions/{name}", flows.transition, methods=["POST"]),
         Route("/api/{app}/{entity}/{id}", records.update_record, methods=["PATCH"]),
         Route("/api/{app}/{entity}/{id}", records.delete_record, methods=["DELETE"]),
     ]

@@ -141,20 +141,10 @@ def access_for(entity: CompiledEntity, principal: Principal) -> RecordAccess:
     grants = entity.definition.permissions
     holdings = tuple(
         Holding(assignment, grants[assignment.role])
-        for assignment in _assignments(principal)
+        for assignment in principal.held_roles()
         if assignment.role in grants
     )
     return RecordAccess(entity, principal, holdings, levels=_levels(entity, holdings))
-
-
-def _assignments(principal: Principal) -> tuple[Assignment, ...]:
-    """Explicit assignments, or the principal's roles in its own organisation."""
-    if principal.assignments:
-        return principal.assignments
-    return tuple(
-        Assignment(role, principal.org_id, principal.org_path, principal.org_code)
-        for role in principal.roles
-    )
 
 
 def _levels(entity: CompiledEntity, holdings: tuple[Holding, ...]) -> dict[str, FieldLevel]:

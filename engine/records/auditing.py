@@ -34,6 +34,20 @@ def audit_change(
     _append(conn, entity, principal, f"record.{action}", record_id, {"changes": changes})
 
 
+def audit_transition(
+    conn: sa.Connection,
+    entity: CompiledEntity,
+    principal: Principal,
+    record_id: int,
+    moves: list[dict[str, Any]],
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """`record.transition`: the states the record went through and the fields that changed."""
+    detail = {"moves": moves, "changes": diff(entity, before, after)}
+    _append(conn, entity, principal, "record.transition", record_id, detail)
+
+
 def audit_read(
     conn: sa.Connection,
     entity: CompiledEntity,

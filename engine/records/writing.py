@@ -19,6 +19,7 @@ from engine.errors import (
     field_error,
 )
 from engine.files import check_file_fields
+from engine.flows.start import start_flow
 from engine.permissions import RecordAccess, access_for
 from engine.principal import Principal
 from engine.records.auditing import audit_change, audit_denied
@@ -51,28 +52,48 @@ def create_record(
 ) -> dict[str, Any]:
     """Create a record the principal may create, with only fields it may set, in its scope."""
     values, sent = validate_input(entity.create_model, body)
-    system = new_row_stamp(entity, principal)
     try:
         with engine.begin() as conn:
             access = require_action(conn, entity, principal, "create")
             _check_writable(access, "create", sent, None)
-            env = environment(conn, entity, principal)
-            apply_defaults(entity, values, sent, env)
-            apply_computed(entity, values, env)
-            check_rules(entity, values, env, language)
-            _check_storable(conn, entity, values)
-            _check_links(conn, entity, values, principal)
-            _check_unique(conn, entity, values, None)
-            system["org_id"] = org_for_new(conn, entity, values, env, principal)
-            stored = seal(entity, values)
-            result = _write(conn, entity.table.insert().values(**stored, **system))
-            record_id = result.inserted_primary_key[0]
-            if fetch_in_scope(conn, entity, access, "create", record_id) is None:
-                raise Refused("create", None, Forbidden(OUT_OF_SCOPE))
-            audit_change(conn, entity, principal, "create", record_id, None, values)
-            return _result(conn, entity, access, record_id)
+            record_id = insert_record(conn, entity, values, sent, principal, access, language)
+            return written_result(conn, entity, access, record_id)
     except Refused as refused:
-        raise _audited(engine, entity, principal, refused) from None
+        raise audited_refusal(engine, entity, principal, refused) from None
+
+
+def insert_record(
+    conn: sa.Connection,
+    entity: CompiledEntity,
+    values: dict[str, Any],
+    sent: set[str],
+    principal: Principal,
+    access: RecordAccess,
+    language: str = "zh",
+) -> int:
+    """Insert checked values in the caller's transaction: defaults, computed fields, rules,
+    references, uniqueness, organisation, the scope check, the audit entry and, with a flow,
+    its initial state."""
+    system = new_row_stamp(entity, principal)
+    env = environment(conn, entity, principal)
+    apply_defaults(entity, values, sent, env)
+    apply_computed(entity, values, env)
+    check_rules(entity, values, env, language)
+    check_storable(conn, entity, values)
+    check_links(conn, entity, values, principal)
+    check_unique(conn, entity, values, None)
+    system["org_id"] = org_for_new(conn, entity, values, env, principal)
+    if entity.flow is not None:
+        system |= {"state": entity.flow.initial, "flow_version": entity.flow.version}
+    stored = seal(entity, values)
+    result = _write(conn, entity.table.insert().values(**stored, **system))
+    record_id: int = result.inserted_primary_key[0]
+    if fetch_in_scope(conn, entity, access, "create", record_id) is None:
+        raise Refused("create", None, Forbidden(OUT_OF_SCOPE))
+    audit_change(conn, entity, principal, "create", record_id, None, values)
+    if entity.flow is not None:
+        start_flow(conn, entity, record_id, principal, language)
+    return record_id
 
 
 OUT_OF_SCOPE = "the record would lie outside the records your roles may change"
@@ -122,14 +143,15 @@ def update_record(
         with engine.begin() as conn:
             access, current = _current(conn, entity, principal, "update", record_id)
             _check_writable(access, "update", sent, record_id)
+            _check_editable(entity, current, sent, record_id)
             _check_version(entity, record_id, current, expected)
             record = {**current, **changes}
             env = environment(conn, entity, principal)
             changes |= apply_computed(entity, record, env)
             check_rules(entity, record, env, language)
-            _check_storable(conn, entity, changes)
-            _check_links(conn, entity, changes, principal)
-            _check_unique(conn, entity, {**current, **changes}, record_id, only=set(changes))
+            check_storable(conn, entity, changes)
+            check_links(conn, entity, changes, principal)
+            check_unique(conn, entity, {**current, **changes}, record_id, only=set(changes))
             system: dict[str, Any] = {}
             if entity.expressions.org is not None:
                 system["org_id"] = org_of(conn, entity, record, env)
@@ -152,9 +174,9 @@ def update_record(
             if fetch_in_scope(conn, entity, access, "update", record_id) is None:
                 raise Refused("update", record_id, Forbidden(OUT_OF_SCOPE))
             audit_change(conn, entity, principal, "update", record_id, current, record)
-            return _result(conn, entity, access, record_id)
+            return written_result(conn, entity, access, record_id)
     except Refused as refused:
-        raise _audited(engine, entity, principal, refused) from None
+        raise audited_refusal(engine, entity, principal, refused) from None
 
 
 def delete_record(
@@ -173,7 +195,7 @@ def delete_record(
             _delete(conn, entity, [record_id], principal, set())
             audit_change(conn, entity, principal, "delete", record_id, current, None)
     except Refused as refused:
-        raise _audited(engine, entity, principal, refused) from None
+        raise audited_refusal(engine, entity, principal, refused) from None
 
 
 def _current(
@@ -207,6 +229,24 @@ def _check_version(
         )
 
 
+def _check_editable(
+    entity: CompiledEntity, current: dict[str, Any], sent: set[str], record_id: int
+) -> None:
+    """With a flow, only the fields the record's state leaves editable may change."""
+    if entity.flow is None:
+        return
+    editable = entity.flow.editable(current.get("state"))
+    if editable is None:
+        return
+    refused = sorted(sent - editable)
+    if refused:
+        state = current.get("state")
+        details = [
+            field_error(n, f"cannot be changed while the record is {state}") for n in refused
+        ]
+        raise Refused("update", record_id, Conflict(f"fields fixed in state {state}", details))
+
+
 def _check_writable(
     access: RecordAccess, action: str, sent: set[str], record_id: int | None
 ) -> None:
@@ -217,7 +257,7 @@ def _check_writable(
         raise Refused(action, record_id, Forbidden("fields you may not set", details))
 
 
-def _result(
+def written_result(
     conn: sa.Connection, entity: CompiledEntity, access: RecordAccess, record_id: int
 ) -> dict[str, Any]:
     """The written record as the principal sees it (just its id and version if it may not
@@ -236,7 +276,7 @@ def _result(
     return present(entity, access, [row])[0][0]
 
 
-def _audited(
+def audited_refusal(
     engine: sa.Engine, entity: CompiledEntity, principal: Principal, refused: Refused
 ) -> AnjuError:
     reason = refused.error.message
@@ -299,7 +339,7 @@ def parse_if_match(header: str | None) -> int | None:
         ) from None
 
 
-def _check_storable(conn: sa.Connection, entity: CompiledEntity, values: dict[str, Any]) -> None:
+def check_storable(conn: sa.Connection, entity: CompiledEntity, values: dict[str, Any]) -> None:
     """SQLite keeps decimals as doubles: refuse digits it would not keep exactly."""
     if conn.dialect.name != "sqlite":
         return
@@ -317,7 +357,7 @@ def _check_storable(conn: sa.Connection, entity: CompiledEntity, values: dict[st
         raise ValidationFailed("the record is not valid", errors)
 
 
-def _check_links(
+def check_links(
     conn: sa.Connection, entity: CompiledEntity, values: dict[str, Any], principal: Principal
 ) -> None:
     """References must point at records the principal can see, and files at stored files that
@@ -342,7 +382,7 @@ def _check_links(
         raise ValidationFailed("the record is not valid", errors)
 
 
-def _check_unique(
+def check_unique(
     conn: sa.Connection,
     entity: CompiledEntity,
     values: dict[str, Any],

@@ -1,0 +1,2 @@
+"""Flows: state machines attached to entities — transitions, approvals with tasks and an
+inbox, timers, actions and each record's timeline. See docs/flows.md."""

@@ -1,0 +1,184 @@
+"""Actions a transition, a state entry or a timer runs, in the move's transaction: set fields,
+run a check, create a related record, notify, render a document, enqueue a job."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from engine.errors import Conflict, ValidationFailed, field_error
+from engine.files import store_file_in
+from engine.flows.approvals import recipients_of, record_org_path, role_holders
+from engine.flows.checks import CHECKS, CheckInput, CheckResult
+from engine.flows.documents import document_context, render_document, render_text
+from engine.flows.messages import send_messages
+from engine.flows.moves import Move
+from engine.permissions import RecordAccess
+from engine.records.sealing import unseal
+from engine.validation import field_annotation, validate_input
+from metamodel.flows import (
+    Action,
+    CheckAction,
+    CreateAction,
+    DocumentAction,
+    JobAction,
+    NotifyAction,
+    Recipients,
+    SetAction,
+)
+from metamodel.labels import pick
+
+Path = tuple[Any, ...]
+
+
+def run_actions(move: Move, path: Path, actions: list[Action]) -> None:
+    for index, action in enumerate(actions):
+        where = path + (index,)
+        match action:
+            case SetAction():
+                _set(move, where, action)
+            case CheckAction():
+                _check(move, action)
+            case CreateAction():
+                _create(move, where, action)
+            case NotifyAction():
+                notify(move, where, action)
+            case DocumentAction():
+                _document(move, where, action)
+            case JobAction():
+                _job(move, where, action)
+
+
+def _set(move: Move, path: Path, action: SetAction) -> None:
+    env = move.environment()
+    values = {}
+    for name in action.set:
+        expression = move.flow.expression(*path, "set", name)
+        assert expression is not None, "flow expressions compile with their definitions"
+        values[name] = _fit(move, name, expression.evaluate(move.record, env))
+    for name, value in values.items():
+        move.set(name, value)
+
+
+def _fit(move: Move, name: str, value: Any) -> Any:
+    spec = move.entity.fields[name]
+    try:
+        return TypeAdapter(field_annotation(spec)).validate_python(value)
+    except ValidationError as exc:
+        problem = exc.errors()[0]["msg"]
+        raise ValidationFailed(
+            "a flow action gave a value the field does not take", [field_error(name, problem)]
+        ) from None
+
+
+def _check(move: Move, action: CheckAction) -> None:
+    registered = CHECKS.get(action.check)
+    if registered is None:
+        raise Conflict(f"the check {action.check!r} is not installed; ask an administrator")
+    env = move.environment()
+
+    def related(path: str, field: str, record_id: int) -> list[Any]:
+        return related_records(move, path, field, record_id)
+
+    given = CheckInput(dict(move.record), env.lookup, related, move.flow.params, env.today)
+    try:
+        result = registered.function(given)
+    except Exception as exc:  # a plugin's failure must not become a stack trace
+        raise Conflict(f"the check {action.check!r} failed to run: {exc}") from exc
+    if not isinstance(result, CheckResult):
+        raise Conflict(f"the check {action.check!r} gave no verdict")
+    entry = result.as_json(action.check, registered.version)
+    entry["definitions_version"] = move.flow.version
+    move.checks[action.check] = result.passed
+    move.check_results.append(entry)
+    if action.store is not None:
+        move.set(action.store, entry)
+    if action.block and not result.passed:
+        details = [field_error(f"checks.{action.check}", reason) for reason in result.reasons]
+        raise ValidationFailed(f"the check {action.check!r} did not pass", details)
+
+
+def related_records(move: Move, path: str, field: str, record_id: int) -> list[dict[str, Any]]:
+    """The records of entity `path` whose reference `field` points at `record_id`."""
+    catalog = move.entity.catalog
+    assert catalog is not None, "entities belong to a catalog"
+    target = catalog.by_path(path)
+    rows = move.conn.execute(
+        target.table.select().where(target.table.c[field] == record_id).order_by(target.table.c.id)
+    ).mappings()
+    return [unseal(target, dict(row)) for row in rows]
+
+
+def _create(move: Move, path: Path, action: CreateAction) -> None:
+    from engine.records.writing import insert_record  # writing starts flows: import late
+
+    catalog = move.entity.catalog
+    assert catalog is not None, "entities belong to a catalog"
+    resolved = catalog.definitions.resolve(move.entity.app, action.create)
+    assert resolved is not None, "created entities are checked with the flow"
+    target = catalog.entities[(resolved[0], resolved[1].name)]
+    env = move.environment()
+    body = {}
+    for name in action.values:
+        expression = move.flow.expression(*path, "values", name)
+        assert expression is not None, "flow expressions compile with their definitions"
+        body[name] = expression.evaluate(move.record, env)
+    values, sent = validate_input(target.create_model, _jsonable(body))
+    on_behalf = replace(move.actor, roles=("system",), assignments=())
+    access = RecordAccess(target, on_behalf, unrestricted=True)
+    insert_record(move.conn, target, values, sent, on_behalf, access, move.language)
+
+
+def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
+    """Values as a client would send them, so the target's input model checks them."""
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in body.items()}
+
+
+def notify(move: Move, path: Path, action: NotifyAction) -> None:
+    recipients = resolve_recipients(move, action.notify, path + ("notify",))
+    context = document_context(move.entity, move.record, move.flow.params, move.language, move.now)
+    title = render_text(pick(action.title, move.language), context)
+    body = render_text(pick(action.message, move.language), context) if action.message else ""
+    about = (move.entity.app, move.entity.name, move.record_id)
+    send_messages(move.conn, recipients, title, body, "notice", move.now, about)
+
+
+def resolve_recipients(move: Move, recipients: Recipients, path: Path) -> list[str]:
+    if recipients.role is not None:
+        return role_holders(move.conn, recipients.role, record_org_path(move))
+    return recipients_of(move, recipients, path)
+
+
+def _document(move: Move, path: Path, action: DocumentAction) -> None:
+    catalog = move.entity.catalog
+    assert catalog is not None, "entities belong to a catalog"
+    template = catalog.definitions.apps[move.flow.app].templates[action.document]
+    context = document_context(move.entity, move.record, move.flow.params, move.language, move.now)
+    try:
+        html = render_document(template.body, context)
+    except Exception as exc:  # a template reading a missing value: say which, not a trace
+        raise Conflict(f"the document {action.document!r} could not be rendered: {exc}") from exc
+    filename = f"{action.document}-{move.record_id}.html"
+    expression = move.flow.expression(*path, "filename")
+    if expression is not None:
+        filename = str(expression.evaluate(move.record, move.environment()) or filename)
+    stored = store_file_in(
+        move.conn, move.services.files_dir, filename, "text/html", html.encode(), move.actor
+    )
+    move.set(action.store, stored["id"])
+
+
+def _job(move: Move, path: Path, action: JobAction) -> None:
+    env = move.environment()
+    args = {}
+    for name in action.args:
+        expression = move.flow.expression(*path, "args", name)
+        assert expression is not None, "flow expressions compile with their definitions"
+        args[name] = _jsonable({"v": expression.evaluate(move.record, env)})["v"]
+    key = None
+    key_expression = move.flow.expression(*path, "key")
+    if key_expression is not None:
+        key = key_expression.evaluate(move.record, env)
+    move.jobs.append((action.job, args, key))
