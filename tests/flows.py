@@ -152,7 +152,10 @@ def permit_folder() -> Folder:
     folder["estate/flows/permit.yaml"] = PERMIT_FLOW
     folder["estate/templates/permit_certificate.yaml"] = {
         "label": "许可证",
-        "body": "<h1>许可证 {{ record.title }}</h1><p>{{ labels.decided_on }}：{{ record.decided_on }}</p>",
+        "body": (
+            "<h1>许可证 {{ record.title }}</h1>"
+            "<p>{{ labels.decided_on }}：{{ record.decided_on }}</p>"
+        ),
     }
     return folder
 

@@ -118,12 +118,14 @@ def record_org_path(move: Move) -> str | None:
 
 
 def role_holders(conn: sa.Connection, role: str, org_path: str | None) -> list[str]:
-    """Active users holding `role` in the organisation `org_path` names or one above it."""
+    """Active users holding `role` in the organisation `org_path` names or one above it (a
+    role assigned without an organisation is held in the user's own)."""
+    held_in = sa.func.coalesce(user_roles.c.org_id, users.c.org_id)
     query = (
         sa.select(users.c.username)
         .distinct()
         .select_from(user_roles.join(users, users.c.id == user_roles.c.user_id))
-        .outerjoin(orgs, orgs.c.id == user_roles.c.org_id)
+        .outerjoin(orgs, orgs.c.id == held_in)
         .where(user_roles.c.role == role, users.c.active.is_(True))
         .order_by(users.c.username)
     )

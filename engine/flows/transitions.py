@@ -31,12 +31,12 @@ from engine.flows.services import FlowServices
 from engine.flows.tables import history
 from engine.flows.timers import cancel_timers, schedule_timers
 from engine.flows.versions import flow_of_record
-from engine.permissions import RecordAccess
+from engine.permissions import RecordAccess, access_for
 from engine.principal import SYSTEM, Principal
 from engine.records.auditing import audit_transition, diff
 from engine.records.computing import apply_computed, check_rules
 from engine.records.orgs import org_of
-from engine.records.reading import fetch_in_scope, refuse_missing, require_action
+from engine.records.reading import fetch_in_scope
 from engine.records.sealing import seal, unseal
 from engine.records.writing import (
     Refused,
@@ -44,6 +44,8 @@ from engine.records.writing import (
     check_links,
     check_storable,
     check_unique,
+    check_version,
+    parse_if_match,
     written_result,
 )
 from engine.validation import validate_input
@@ -61,8 +63,10 @@ def take_transition(
     body: dict[str, Any],
     principal: Principal,
     language: str = "zh",
+    if_match: str | None = None,
 ) -> dict[str, Any]:
     """Take transition `name` on a record as `principal`; the record as it now sees it.
+    With `If-Match`, only if the record is still at the version the client read (else 412).
 
     404 when the record is out of the principal's sight or the flow has no such transition;
     403 when the principal may not take it; 409 when the record is not in a state it leaves
@@ -72,15 +76,22 @@ def take_transition(
     if entity.flow is None:
         raise NotFound(f"{entity.path} has no flow")
     comment, values, sent = _parse_body(entity, body)
+    expected = parse_if_match(if_match)
     services = FlowServices.of(entity)
     try:
         with write_transaction(engine) as conn:
-            lock_record(conn, entity, record_id)
-            access = require_action(conn, entity, principal, "read")
-            row = fetch_in_scope(conn, entity, access, "read", record_id, stored=True)
-            if row is None:
-                refuse_missing(conn, entity, principal, "transition", record_id)
+            exists = lock_record(conn, entity, record_id)
+            access = access_for(entity, principal)
+            row = None
+            if access.allows("read"):
+                row = fetch_in_scope(conn, entity, access, "read", record_id, stored=True)
+            if row is None:  # audited after the rollback: this transaction holds the lock
+                missing = NotFound(f"{entity.path} {record_id} not found")
+                if exists:
+                    raise Refused(f"transition.{name}", record_id, missing)
+                raise missing
             current = unseal(entity, dict(row))
+            check_version(entity, record_id, current, expected)
             flow = flow_of_record(conn, entity, current)
             transition = flow.transition(name)
             if transition is None:
@@ -104,10 +115,12 @@ def take_transition(
         raise audited_refusal(engine, entity, principal, refused) from None
 
 
-def lock_record(conn: sa.Connection, entity: CompiledEntity, record_id: int) -> None:
-    """Hold the record's row for this transaction (PostgreSQL; SQLite holds the database)."""
+def lock_record(conn: sa.Connection, entity: CompiledEntity, record_id: int) -> bool:
+    """Hold the record's row for this transaction (PostgreSQL; SQLite holds the database);
+    False when there is no such record."""
     table = entity.table
-    conn.execute(sa.select(table.c.id).where(table.c.id == record_id).with_for_update())
+    query = sa.select(table.c.id).where(table.c.id == record_id).with_for_update()
+    return conn.execute(query).first() is not None
 
 
 def _parse_body(

@@ -144,7 +144,7 @@ def update_record(
             access, current = _current(conn, entity, principal, "update", record_id)
             _check_writable(access, "update", sent, record_id)
             _check_editable(entity, current, sent, record_id)
-            _check_version(entity, record_id, current, expected)
+            check_version(entity, record_id, current, expected)
             record = {**current, **changes}
             env = environment(conn, entity, principal)
             changes |= apply_computed(entity, record, env)
@@ -191,7 +191,7 @@ def delete_record(
     try:
         with engine.begin() as conn:
             _, current = _current(conn, entity, principal, "delete", record_id)
-            _check_version(entity, record_id, current, expected)
+            check_version(entity, record_id, current, expected)
             _delete(conn, entity, [record_id], principal, set())
             audit_change(conn, entity, principal, "delete", record_id, current, None)
     except Refused as refused:
@@ -219,7 +219,7 @@ def _current(
     return access, unseal(entity, dict(row))
 
 
-def _check_version(
+def check_version(
     entity: CompiledEntity, record_id: int, current: dict[str, Any], expected: int | None
 ) -> None:
     """With `If-Match`, the record must still be at the version the client read."""

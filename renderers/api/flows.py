@@ -57,6 +57,7 @@ async def transition(request: Request) -> Response:
         body,
         _signed_in(request),
         language_of(request),
+        request.headers.get("if-match"),
     )
     return JSON(record, headers={"ETag": f'"{record["row_version"]}"'})
 
