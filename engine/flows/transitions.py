@@ -88,7 +88,7 @@ def take_transition(
             if row is None:  # audited after the rollback: this transaction holds the lock
                 missing = NotFound(f"{entity.path} {record_id} not found")
                 if exists:
-                    raise Refused(f"transition.{name}", record_id, missing)
+                    raise Refused(f"transition.{name}", record_id, missing, "out of scope")
                 raise missing
             current = unseal(entity, dict(row))
             check_version(entity, record_id, current, expected)

@@ -10,10 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.catalog import CompiledEntity
+from engine.database import write_transaction
 from engine.errors import (
     AnjuError,
     Conflict,
     Forbidden,
+    NotFound,
     PreconditionFailed,
     ValidationFailed,
     field_error,
@@ -27,7 +29,7 @@ from engine.records.computing import apply_computed, apply_defaults, check_rules
 from engine.records.evaluation import environment
 from engine.records.orgs import org_for_new, org_of
 from engine.records.presenting import present
-from engine.records.reading import fetch_in_scope, refuse_missing, require_action
+from engine.records.reading import fetch_in_scope
 from engine.records.sealing import blind_filter, seal, unseal
 from engine.validation import validate_input
 from metamodel.fields import FileField
@@ -38,9 +40,12 @@ SQLITE_EXACT_DIGITS = 15
 class Refused(Exception):
     """A write the principal may not make; audited after its transaction rolled back."""
 
-    def __init__(self, action: str, record_id: int | None, error: AnjuError) -> None:
+    def __init__(
+        self, action: str, record_id: int | None, error: AnjuError, reason: str | None = None
+    ) -> None:
         super().__init__(error.message)
         self.action, self.record_id, self.error = action, record_id, error
+        self.reason = reason or error.message
 
 
 def create_record(
@@ -53,8 +58,8 @@ def create_record(
     """Create a record the principal may create, with only fields it may set, in its scope."""
     values, sent = validate_input(entity.create_model, body)
     try:
-        with engine.begin() as conn:
-            access = require_action(conn, entity, principal, "create")
+        with write_transaction(engine) as conn:
+            access = _allowed(entity, principal, "create", None)
             _check_writable(access, "create", sent, None)
             record_id = insert_record(conn, entity, values, sent, principal, access, language)
             return written_result(conn, entity, access, record_id)
@@ -140,7 +145,7 @@ def update_record(
     expected = parse_if_match(if_match)
     table = entity.table
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             access, current = _current(conn, entity, principal, "update", record_id)
             _check_writable(access, "update", sent, record_id)
             _check_editable(entity, current, sent, record_id)
@@ -189,7 +194,7 @@ def delete_record(
     """Delete a record, applying each referring field's rule: restrict, cascade or set_null."""
     expected = parse_if_match(if_match)
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             _, current = _current(conn, entity, principal, "delete", record_id)
             check_version(entity, record_id, current, expected)
             _delete(conn, entity, [record_id], principal, set())
@@ -206,17 +211,32 @@ def _current(
     record_id: int,
 ) -> tuple[RecordAccess, dict[str, Any]]:
     """The stored record `action` applies to: 404 if the principal cannot see it, 403 if it
-    sees it but may not take `action` on it."""
-    access = require_action(conn, entity, principal, "read")
+    sees it but may not take `action` on it. Refusals are audited after the rollback: this
+    transaction holds the write lock."""
+    access = _allowed(entity, principal, "read", record_id)
     row = fetch_in_scope(conn, entity, access, "read", record_id, stored=True)
     if row is None:
-        refuse_missing(conn, entity, principal, action, record_id)
+        table = entity.table
+        missing = NotFound(f"{entity.path} {record_id} not found")
+        if conn.execute(sa.select(table.c.id).where(table.c.id == record_id)).first():
+            raise Refused(action, record_id, missing, "out of scope")
+        raise missing
     if not access.allows(action):
         raise Refused(action, record_id, Forbidden(f"you may not {action} {entity.path} records"))
     if fetch_in_scope(conn, entity, access, action, record_id) is None:
         message = f"you may see {entity.path} {record_id} but not {action} it"
         raise Refused(action, record_id, Forbidden(message))
     return access, unseal(entity, dict(row))
+
+
+def _allowed(
+    entity: CompiledEntity, principal: Principal, action: str, record_id: int | None
+) -> RecordAccess:
+    access = access_for(entity, principal)
+    if not access.allows(action):
+        error = Forbidden(f"you may not {action} {entity.path} records")
+        raise Refused(action, record_id, error, "no role grants it")
+    return access
 
 
 def check_version(
@@ -279,8 +299,7 @@ def written_result(
 def audited_refusal(
     engine: sa.Engine, entity: CompiledEntity, principal: Principal, refused: Refused
 ) -> AnjuError:
-    reason = refused.error.message
-    audit_denied(engine, entity, principal, refused.action, refused.record_id, reason)
+    audit_denied(engine, entity, principal, refused.action, refused.record_id, refused.reason)
     return refused.error
 
 
