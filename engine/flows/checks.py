@@ -3,7 +3,8 @@ cases — and say why. Registered by name; a flow refers to them by that name.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -58,3 +59,9 @@ def check(name: str, version: str = "1") -> Callable[[Check], Check]:
         return function
 
     return register
+
+
+def import_check_modules(modules: Iterable[str]) -> None:
+    """Import the modules named in the `plugins` setting, so their checks register."""
+    for module in modules:
+        importlib.import_module(module)

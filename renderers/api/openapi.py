@@ -222,6 +222,53 @@ def _entity_paths(entity: CompiledEntity, base: str) -> dict[str, Any]:
                 },
             }
         },
+        **(_flow_paths(entity, collection, base, tag, id_param, if_match) if entity.flow else {}),
+    }
+
+
+def _flow_paths(
+    entity: CompiledEntity,
+    collection: str,
+    base: str,
+    tag: list[str],
+    id_param: list[dict[str, Any]],
+    if_match: dict[str, Any],
+) -> dict[str, Any]:
+    """A flow's transitions and the record's flow view."""
+    assert entity.flow is not None
+    names = [n for n, t in entity.flow.definition.transitions.items() if t.trigger == "user"]
+    name_param = {
+        "name": "name",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": names},
+    }
+    return {
+        f"{collection}/{{id}}/transitions/{{name}}": {
+            "post": {
+                "tags": tag,
+                "summary": "Take a transition: body {comment, <the transition's fields>}",
+                "operationId": f"transition{base}",
+                "parameters": [*id_param, name_param, if_match],
+                "requestBody": {"required": True, **_json()},
+                "responses": {
+                    "200": {"description": "the record in its new state", **_json()},
+                    **_errors(401, 403, 404, 409, 412, 422),
+                },
+            }
+        },
+        f"{collection}/{{id}}/flow": {
+            "get": {
+                "tags": tag,
+                "summary": "State, the caller's transitions, open tasks, timers and timeline",
+                "operationId": f"flow{base}",
+                "parameters": id_param,
+                "responses": {
+                    "200": {"description": "the flow view", **_json()},
+                    **_errors(401, 404),
+                },
+            }
+        },
     }
 
 
@@ -262,6 +309,34 @@ def _system_paths() -> dict[str, Any]:
             )
         },
         "/api/auth/logout": {"post": op("Revoke the token or session", "logout", tags=["auth"])},
+        "/api/inbox": {
+            "get": op(
+                "Open tasks the caller may decide (?app=&entity=&state=&step=&claimed=me|none)",
+                "inbox",
+                tags=["flows"],
+            )
+        },
+        "/api/inbox/{id}/claim": {
+            "post": op(
+                "Claim a shared task", "claimTask", parameters=path_params("id"), tags=["flows"]
+            )
+        },
+        "/api/inbox/{id}/release": {
+            "post": op(
+                "Give a claimed task back",
+                "releaseTask",
+                parameters=path_params("id"),
+                tags=["flows"],
+            )
+        },
+        "/api/messages": {
+            "get": op("The caller's in-app messages (?unread=1)", "messages", tags=["flows"])
+        },
+        "/api/messages/{id}/read": {
+            "post": op(
+                "Mark a message read", "readMessage", parameters=path_params("id"), tags=["flows"]
+            )
+        },
         "/api/auth/me": {"get": op("The caller: roles, organisation, menus", "me", tags=["auth"])},
         "/api/auth/password": {
             "post": op("Change one's password", "changePassword", requestBody=body, tags=["auth"])

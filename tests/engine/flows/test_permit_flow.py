@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
 from engine.flows.jobs import sweep_timers
@@ -415,3 +416,13 @@ def test_a_flow_version_that_removes_a_state_keeps_records_until_mapped(world: W
     assert (moved["state"], moved["flow_version"]) == ("vetting", 3)
     assert timeline(clerk, other["id"])[-1]["kind"] == "migrate"
     assert [t["step"] for t in world["boss"].get("/api/inbox").json()["items"]] == ["first"]
+
+
+def test_openapi_lists_the_flow_calls(world: World) -> None:
+    document = world["admin"].get("/openapi.json").json()
+
+    validate(document)
+    transition = document["paths"]["/api/estate/permit/{id}/transitions/{name}"]["post"]
+    names = transition["parameters"][1]["schema"]["enum"]
+    assert names == ["submit", "approve", "send_back", "refuse", "withdraw"]
+    assert "/api/inbox" in document["paths"]
