@@ -184,6 +184,7 @@ def actor_task(move: Move, entry_id: int | None) -> dict[str, Any]:
     if row is not None:
         if row["claimed_by"] not in (None, move.actor.username) and not move.actor.is_superuser:
             raise Conflict(f"task {row['id']} is claimed by {row['claimed_by']}")
+        _four_eyes(move, row)
         return dict(row)
     claimed = move.conn.execute(
         sa.select(tasks.c.id, tasks.c.claimed_by).where(
@@ -193,6 +194,21 @@ def actor_task(move: Move, entry_id: int | None) -> dict[str, Any]:
     if claimed is not None and claimed.claimed_by != move.actor.username:
         raise Conflict(f"task {claimed.id} is claimed by {claimed.claimed_by}")
     raise Forbidden(f"you hold no open task of {move.entity.path} {move.record_id}")
+
+
+def _four_eyes(move: Move, task: Any) -> None:
+    """Who decided one step of an approval may not decide another step of it."""
+    earlier = move.conn.execute(
+        sa.select(tasks.c.step).where(
+            *_of_record(move),
+            tasks.c.entry_id == task["entry_id"],
+            tasks.c.status == "done",
+            tasks.c.decided_by == move.actor.username,
+            tasks.c.step != task["step"],
+        )
+    ).first()
+    if earlier is not None and not move.actor.is_superuser:
+        raise Forbidden(f"you decided the step {earlier.step!r}; another person decides this one")
 
 
 def decide(move: Move, task: dict[str, Any], outcome: str) -> None:

@@ -104,6 +104,17 @@ def test_two_step_approval_moves_on_only_when_both_steps_are_in(world: World) ->
     assert boss.get("/api/inbox").json()["count"] == 0
 
 
+def test_one_person_does_not_decide_two_steps(world: World) -> None:
+    permit = in_review(world)
+    take(world["boss"], permit["id"], "approve")
+
+    again = take(world["boss"], permit["id"], "approve")
+
+    assert again.status_code == 403
+    assert "another person" in again.json()["error"]["message"]
+    assert take(world["chief"], permit["id"], "approve").json()["state"] == "publicity"
+
+
 def test_the_check_result_is_stored_with_its_inputs_and_a_failure_returns_the_record(
     world: World,
 ) -> None:
