@@ -1,4 +1,4 @@
-"""Anju's command line: `python run.py [serve|check|publish|export|migrate|demo-data|…]`."""
+"""Anju's command line: `python run.py [serve|worker|check|publish|export|migrate|…]`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    worker = commands.add_parser(
+        "worker", help="run background jobs until stopped (SIGTERM/SIGINT), with a scheduler"
+    )
+    worker.add_argument(
+        "--queues", nargs="+", default=None, metavar="QUEUE", help="queues to serve (default: all)"
+    )
     commands.add_parser(
         "check", help="check apps_config and show how it differs from what is published"
     )
@@ -64,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         None: cmd_serve,
         "serve": cmd_serve,
+        "worker": cmd_worker,
         "check": cmd_check,
         "publish": cmd_publish,
         "export": cmd_export,
@@ -99,7 +106,8 @@ def _detail(detail: dict) -> str:
 
 
 def _runtime(settings: Settings) -> Runtime:
-    runtime = Runtime.create(settings)
+    """A started runtime for a command; one-shot commands run no job threads."""
+    runtime = Runtime.create(settings.model_copy(update={"job_threads": False}))
     runtime.start()
     return runtime
 
@@ -119,6 +127,29 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=workers,
         log_level=log_level,
     )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve job queues in the foreground: an RQ worker (`ANJU_JOBS_BACKEND=rq`) or the
+    database-polling worker, each with a scheduler thread; stops cleanly on SIGTERM/SIGINT."""
+    import logging
+
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("anju").setLevel(logging.INFO)
+    queues = [name for item in args.queues or [] for name in item.split(",") if name]
+    unknown = sorted(set(queues) - set(settings.job_queues))
+    if unknown:
+        raise BadRequest(
+            f"unknown queues {', '.join(unknown)}; ANJU_JOB_QUEUES has {settings.job_queues}"
+        )
+    runtime = _runtime(settings)
+    served = ", ".join(queues or settings.job_queues)
+    print(f"Anju worker ({settings.jobs_backend}) on queues {served}", flush=True)
+    try:
+        runtime.jobs.work(queues or None)
+    finally:
+        runtime.dispose()
     return 0
 
 

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 
 from engine.audit.retention import purge_expired
 from engine.auth.bootstrap import ensure_admin
 from engine.catalog import Catalog, CatalogOptions, compile_catalog
+from engine.clock import Clock
 from engine.database import create_database_engine
 from engine.errors import Conflict
 from engine.expressions.definitions import load_definitions
+from engine.flows.checks import import_check_modules
+from engine.flows.services import FlowServices
+from engine.jobs import Jobs, create_jobs
 from engine.protection import Protector
 from engine.protection.fingerprint import check_key
 from engine.publishing import (
@@ -41,22 +45,29 @@ class Runtime:
     settings: Settings
     engine: sa.Engine
     options: CatalogOptions = field(default_factory=CatalogOptions)
+    clock: Clock = field(default_factory=Clock)  # a FixedClock in tests moves timers and jobs
+    jobs: Jobs = field(init=False)
     _catalog: Catalog | None = None
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self.jobs = create_jobs(self)  # the back-end `ANJU_JOBS_BACKEND` names
+        self.options = replace(self.options, services=FlowServices(self))
+        import_check_modules(self.settings.plugins)
+
     @classmethod
-    def create(cls, settings: Settings) -> Runtime:
+    def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
         options = CatalogOptions(
             timezone=settings.timezone,
             audit_hash=settings.audit_hash,
             protector=Protector.from_settings(settings),
         )
-        return cls(settings, create_database_engine(settings), options)
+        return cls(settings, create_database_engine(settings), options, clock or Clock())
 
     def start(self) -> None:
-        """Upgrade system tables, import `apps_config/` as version 1 on a new database, and
-        purge audit entries past their retention."""
+        """Upgrade system tables, import `apps_config/` as version 1 on a new database, purge
+        audit entries past their retention, and start the job threads (`ANJU_JOB_THREADS`)."""
         upgrade_system_schema(self.engine)
         if self.options.protector is not None:
             check_key(self.engine, self.options.protector.keys)
@@ -70,6 +81,8 @@ class Runtime:
         purge_expired(
             self.engine, self.settings.audit_retention_days, algorithm=self.options.audit_hash
         )
+        if self.settings.job_threads:
+            self.jobs.start()
 
     def catalog(self) -> Catalog | None:
         """The catalog of the newest published version, rebuilt when another worker publishes."""
@@ -133,4 +146,5 @@ class Runtime:
         return self.publish_contents(self.folder_contents(), author, message, force)
 
     def dispose(self) -> None:
+        self.jobs.stop()
         self.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import field_validator
@@ -11,6 +12,7 @@ from engine.audit.chain import ALGORITHMS
 from engine.audit.retention import check_retention
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+JOBS_BACKENDS = ("inprocess", "rq")
 
 
 class Settings(BaseSettings):
@@ -51,6 +53,21 @@ class Settings(BaseSettings):
     audit_hash: str = "sha256"  # or "sm3"
     audit_retention_days: int = 180
 
+    # background jobs (docs/jobs.md)
+    jobs_backend: str = "inprocess"  # or "rq": Redis queues served by `run.py worker`
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_namespace: str = "anju"  # prefixes RQ queues and job ids; one per installation
+    job_threads: bool = True  # run the worker and scheduler threads inside this process
+    job_queues: list[str] = ["default"]
+    job_modules: list[str] = []  # modules imported for their @job_handler functions
+    plugins: list[str] = ["plugins.builtin.prh_checks"]  # modules whose checks register
+    job_poll_seconds: float = 1.0  # how often an idle in-process worker looks for due jobs
+    job_lease_seconds: float = 60.0  # a job whose worker stops renewing this long runs again
+    job_max_attempts: int = 5
+    job_backoff_seconds: float = 10.0  # the wait after attempt n is this × 2^(n-1) …
+    job_backoff_max_seconds: float = 3600.0  # … but never longer than this
+    scheduler_seconds: float = 1.0  # periodic jobs, expired leases and RQ dispatch, this often
+
     @field_validator("audit_retention_days")
     @classmethod
     def _keep_audit_long_enough(cls, days: int) -> int:
@@ -62,6 +79,27 @@ class Settings(BaseSettings):
         if algorithm not in ALGORITHMS:
             raise ValueError(f"expected one of {', '.join(ALGORITHMS)}")
         return algorithm
+
+    @field_validator("jobs_backend")
+    @classmethod
+    def _known_jobs_backend(cls, backend: str) -> str:
+        if backend not in JOBS_BACKENDS:
+            raise ValueError(f"expected one of {', '.join(JOBS_BACKENDS)}")
+        return backend
+
+    @field_validator("redis_namespace")
+    @classmethod
+    def _usable_in_rq_ids(cls, namespace: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", namespace):
+            raise ValueError("expected letters, digits and underscores (it prefixes RQ job ids)")
+        return namespace
+
+    @field_validator("job_queues")
+    @classmethod
+    def _some_queue(cls, queues: list[str]) -> list[str]:
+        if not queues:
+            raise ValueError("expected at least one queue")
+        return queues
 
     @property
     def resolved_database_url(self) -> str:

@@ -56,13 +56,14 @@ FAST_ARGON2: dict[str, Any] = {
 
 def estate_settings(root: Path, database_url: str | None, **overrides: Any) -> Settings:
     """Settings with the estate definitions in `root/apps_config` and data in `root/var`,
-    the admin password `ADMIN_PASSWORD`, and cheap password hashing."""
+    the admin password `ADMIN_PASSWORD`, cheap password hashing, and no job threads (tests
+    run jobs with `runtime.jobs.run_pending()` or `tests.jobs`)."""
     definitions = write_folder(root / "apps_config", estate())
     return Settings(
         data_dir=root / "var",
         apps_config=definitions,
         database_url=database_url,
-        **{"admin_password": ADMIN_PASSWORD, **FAST_ARGON2, **overrides},
+        **{"admin_password": ADMIN_PASSWORD, "job_threads": False, **FAST_ARGON2, **overrides},
     )
 
 
