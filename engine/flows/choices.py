@@ -71,7 +71,7 @@ def _choice(name: str, transition: Transition, language: str, target: Any) -> di
         "name": name,
         "label": pick(transition.label, language, name),
         "to": transition.to,
-        "to_label": pick(target.label, language, transition.to) if target else transition.to,
+        "to_label": pick(target.label, language, transition.to or "") if target else transition.to,
         "approve": transition.approve,
         "return_step": transition.return_step,
         "fields": transition.fields,

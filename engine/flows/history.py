@@ -50,7 +50,9 @@ def add_history(
             checks=checks or None,
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None, "an insert returns its key"
+    return int(key[0])
 
 
 def timeline(conn: sa.Connection, app: str, entity: str, record_id: int) -> list[dict[str, Any]]:
