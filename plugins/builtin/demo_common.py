@@ -161,31 +161,31 @@ STATUSES = ("let", "vacant", "allocated", "reserved", "maintenance", "sealed")
 
 STATUS_CUMULATIVE = (0.76, 0.86, 0.90, 0.94, 0.98)  # 76 % let, 10 % vacant, 4 % allocated...
 
-STAGES = _words(
-    "submitted pre_review street_publicity centre_review announcement qualified rejected withdrawn"
+# The states of `flows/application.yaml` an application rests in, and how often: most
+# cases are closed (qualified, rejected, withdrawn) or back with the family (returned).
+STATES = _words(
+    "draft street_review street_publicity district_review announcement "
+    "qualified rejected returned withdrawn"
 )
 
-STAGE_WEIGHTS = tuple(accumulate((4, 8, 8, 12, 6, 34, 20, 5)))
+STATE_WEIGHTS = tuple(accumulate((2, 5, 6, 10, 5, 34, 14, 16, 8)))
 
-STAGE_DAYS = {  # days after submission a case spends in each open stage
-    "submitted": (0, 2),
-    "pre_review": (2, 10),
-    "street_publicity": (10, 17),
-    "centre_review": (17, 37),
-    "announcement": (37, 44),
-}
+ACTIVE_STATES = ("street_review", "street_publicity", "district_review", "announcement")
 
-PASSED_PRE_REVIEW = frozenset(("street_publicity", "centre_review", "announcement", "qualified"))
+# The flow's params the demo follows (flows/application.yaml)
+PUBLICITY_DAYS = 7
 
-INCOME_TOO_HIGH = "家庭人均年收入超过准入标准"
+ANNOUNCEMENT_DAYS = 7
 
-DIVORCED_RECENTLY = "离婚未满三年，不符合申请条件"
+VALIDITY_YEARS = 2
 
-SECURED_BEFORE = "已享受其他住房保障待遇"
+STREET_DAYS = 2  # working days a street takes to verify the documents
 
-PRE_REVIEW_REASONS = frozenset((DIVORCED_RECENTLY, SECURED_BEFORE))  # found by the pre-review
+CENTRE_DAYS = 4  # working days the centre's two reviews take
 
-OTHER_REASONS = ("家庭成员名下有房产，不符合住房困难条件", "申请材料不全，逾期未补正")
+CENTRE_REJECTIONS = ("家庭成员名下有房产，不符合住房困难条件", "申请材料不全，经通知逾期未补正")
+
+SUPPLEMENTS = ("请补充近一年的收入证明", "请补充户籍所在地社区出具的住房情况证明")
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 

@@ -1,4 +1,11 @@
-"""Demo data for `public_rental`: households, members, applications and lease contracts."""
+"""Demo data for `public_rental`: households, members, applications and lease contracts.
+
+Each application rests in a state of `flows/application.yaml` with the fields the flow would
+have set on the way there: its pre-review report is the `pre_review` check's verdict on the
+generated household, and its publicity, review, announcement and qualification dates follow
+the flow's periods on the shipped working-day calendar. Bulk-loaded rows have no timeline,
+tasks or timers: the flow starts keeping those from the next move.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +14,35 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from itertools import accumulate
+from pathlib import Path
+from typing import Any
 
+import yaml
+
+from engine.expressions.calendar import WorkingCalendar, add_working_days
+from engine.expressions.definitions import working_calendar
+from engine.flows.checks import CHECKS, CheckInput
+from metamodel.models import Calendar
+from plugins.builtin import prh_checks
 from plugins.builtin.demo_common import (
+    ACTIVE_STATES,
+    ANNOUNCEMENT_DAYS,
     CENT,
-    DIVORCED_RECENTLY,
+    CENTRE_DAYS,
+    CENTRE_REJECTIONS,
     EMPLOYERS,
     ETHNICITIES,
-    INCOME_TOO_HIGH,
-    OTHER_REASONS,
-    PASSED_PRE_REVIEW,
-    PRE_REVIEW_REASONS,
+    PUBLICITY_DAYS,
     RENTAL,
-    SECURED_BEFORE,
-    STAGE_DAYS,
-    STAGE_WEIGHTS,
-    STAGES,
+    STATE_WEIGHTS,
+    STATES,
+    STREET_DAYS,
+    SUPPLEMENTS,
     SURNAMES,
     TODAY,
+    VALIDITY_YEARS,
     Batch,
     District,
     Ids,
@@ -124,7 +142,6 @@ class Context:
     rng: random.Random
     people: People
     enterprise_ids: list[int]
-    reviewers: list[str]
     contracts: int = 0
 
 
@@ -138,8 +155,7 @@ def rental_batches(
 ) -> Iterator[Batch]:
     """Households with members and one application each; the first 60 % lease a let unit."""
     tenants = rng.sample(let_units, min(len(let_units), count * 3 // 5))
-    reviewers = [person_name(either(rng), rng) for _ in range(12)]
-    context = Context(ids, rng, People(rng), enterprise_ids, reviewers)
+    context = Context(ids, rng, People(rng), enterprise_ids)
     weights = tuple(accumulate(d.weight for d in districts))
     tables: dict[str, list[Row]] = {
         "household": [],
@@ -163,29 +179,34 @@ def household_rows(
 ) -> dict[str, list[Row]]:
     """One household with its members, its application and, for a tenant, its leases."""
     rng = ctx.rng
-    stage = "qualified" if lease else rng.choices(STAGES, cum_weights=STAGE_WEIGHTS)[0]
+    state = "qualified" if lease else rng.choices(STATES, cum_weights=STATE_WEIGHTS)[0]
+    pre_review_fails = state == "returned" and rng.random() < 0.6  # else the centre returned it
     size = rng.choices((1, 2, 3, 4, 5), cum_weights=(22, 47, 80, 95, 100))[0]
     members, marital = family(size, district.code, ctx.people)
-    work, over = _work_within_limits([earnings(m, rng) for m in members], stage, rng)
-    reason = _reject_reason(over, marital, rng) if stage == "rejected" else None
+    work, over = _work_within_limits([earnings(m, rng) for m in members], pre_review_fails, rng)
     household = _household(district, members[0], work, marital, ctx)
     assets = Decimal(rng.randrange(0, limits(size)[1] * 9 // 10, 100))
     household["per_capita_assets"] = assets.quantize(CENT)
-    household["previously_secured"] = reason == SECURED_BEFORE
-    if reason == DIVORCED_RECENTLY:
-        household["marital_status_since"] = TODAY - timedelta(days=rng.randint(200, 1000))
     members_rows = [
         _member(household, person, earned, marital, ctx)
         for person, earned in zip(members, work, strict=True)
     ]
     application_id = ctx.ids.take(RENTAL, "application")
     contracts = _contracts(household, application_id, lease, ctx) if lease else []
-    submitted = _submitted_at(stage, contracts, rng)
-    household["admission_year"] = submitted.year
-    applied = lease.district if lease else district  # tenants applied where they now live
-    application = _application(application_id, seq, household, applied, stage, submitted, ctx)
-    application["reject_reason"] = reason
-    _fill_progress(application, stage, reason, ctx)
+    case = _case(state, contracts, rng)
+    applied = case.submitted or TODAY
+    household["marital_status_since"] = _marital_since(marital, members[0], applied, rng)
+    if pre_review_fails and not over:  # another reason the pre-review finds
+        _fail_pre_review(household, marital, case.submitted, rng)
+    household["admission_year"] = case.submitted.year if case.submitted else None
+    where = lease.district if lease else district  # tenants applied where they now live
+    application = _application(application_id, seq, household, where, state, case, ctx)
+    if case.submitted is not None:
+        report = _pre_review(application, household, members_rows, case.submitted)
+        if not report["passed"] and not contracts:  # a failed pre-review returns the case
+            application["state"] = state = "returned"
+        reviewer = f"district_{where.code}"  # the district centre's demo account
+        _fill_progress(application, state, case, report, household, reviewer, rng)
     if lease:
         application["security_mode"] = "in_kind"
     return {
@@ -197,43 +218,92 @@ def household_rows(
 
 
 def _work_within_limits(
-    work: list[tuple[str, int]], stage: str, rng: random.Random
+    work: list[tuple[str, int]], keep: bool, rng: random.Random
 ) -> tuple[list[tuple[str, int]], bool]:
-    """Incomes scaled under the limit unless the case is rejected; and whether they were over."""
+    """Incomes scaled under the limit unless `keep`; and whether they were over it."""
     income_limit = limits(len(work))[0] * len(work)
     total = sum(income for _, income in work)
-    if total <= income_limit or stage == "rejected":
+    if total <= income_limit or keep:
         return work, total > income_limit
     factor = income_limit / total * rng.uniform(0.55, 0.95)
     return [(employment, int(i * factor) // 100 * 100) for employment, i in work], True
 
 
-def _submitted_at(stage: str, contracts: list[Row], rng: random.Random) -> datetime:
-    """When an application was filed: months before the first lease, or by its stage today."""
-    if contracts:
-        day = contracts[0]["start_date"] - timedelta(days=rng.randint(90, 240))
+def _fail_pre_review(household: Row, marital: str, submitted: date, rng: random.Random) -> None:
+    """Divorced less than three years before the application, or secured before."""
+    if marital == "divorced" and rng.random() < 0.5:
+        household["marital_status_since"] = submitted - timedelta(days=rng.randint(60, 1000))
     else:
-        day = TODAY - timedelta(days=_days_since_submission(stage, rng))
-    moment = datetime.combine(day, datetime.min.time(), UTC)
-    return moment + timedelta(minutes=rng.randint(60, 540))  # 09:00-17:00 Beijing time
+        household["previously_secured"] = True
 
 
-def _reject_reason(over: bool, marital: str, rng: random.Random) -> str:
-    if over:
-        return INCOME_TOO_HIGH
-    reasons = (SECURED_BEFORE, *OTHER_REASONS)
-    return rng.choice((DIVORCED_RECENTLY, *reasons) if marital == "divorced" else reasons)
+@dataclass(frozen=True)
+class Case:
+    """The days an application passed each step on (None for a draft, never submitted)."""
+
+    submitted: date | None
+    verified: date | None = None  # street verification done: the publicity starts
+    publicity_end: date | None = None
+    reviewed: date | None = None  # the centre's decision: the announcement starts
+    announcement_end: date | None = None
+
+    @property
+    def qualified(self) -> date | None:
+        """The announcement's timer fires at midnight after its last day."""
+        return self.announcement_end + timedelta(days=1) if self.announcement_end else None
 
 
-def _days_since_submission(stage: str, rng: random.Random) -> int:
-    """Days since submission for a case that sits in `stage` today."""
-    if stage in STAGE_DAYS:
-        return rng.randrange(*STAGE_DAYS[stage])
-    if stage == "qualified":
-        return rng.randint(47, 700)
-    if stage == "rejected":
-        return rng.randint(31, 900)
-    return rng.randint(3, 600)
+def plan_case(submitted: date) -> Case:
+    """The steps of a case submitted on a day, as the flow's periods and calendar place them."""
+    verified = _working_days(submitted, STREET_DAYS)
+    publicity_end = _working_days(verified, PUBLICITY_DAYS)
+    reviewed = _working_days(publicity_end + timedelta(days=1), CENTRE_DAYS)
+    announcement_end = _working_days(reviewed, ANNOUNCEMENT_DAYS)
+    return Case(submitted, verified, publicity_end, reviewed, announcement_end)
+
+
+def _in_state(case: Case, state: str) -> bool:
+    """Whether a case stands in an active `state` today."""
+    assert case.submitted and case.verified and case.publicity_end and case.reviewed
+    assert case.announcement_end
+    return {
+        "street_review": case.submitted <= TODAY < case.verified,
+        "street_publicity": case.verified <= TODAY <= case.publicity_end,
+        "district_review": case.publicity_end < TODAY < case.reviewed,
+        "announcement": case.reviewed <= TODAY <= case.announcement_end,
+    }[state]
+
+
+def _case(state: str, contracts: list[Row], rng: random.Random) -> Case:
+    """When a case sitting in `state` today was submitted, and the days of its steps."""
+    if state == "draft":
+        return Case(None)
+    if contracts:  # qualified months before the first lease
+        return plan_case(contracts[0]["start_date"] - timedelta(days=rng.randint(90, 240)))
+    if state in ACTIVE_STATES:
+        days = list(range(45))
+        rng.shuffle(days)
+        for back in days:
+            case = plan_case(TODAY - timedelta(days=back))
+            if _in_state(case, state):
+                return case
+        raise AssertionError(f"no day of submission puts a case in {state}")  # pragma: no cover
+    back = {"qualified": (60, 700), "rejected": (45, 900), "withdrawn": (5, 600)}
+    return plan_case(TODAY - timedelta(days=rng.randint(*back.get(state, (45, 400)))))
+
+
+@cache
+def _calendar() -> WorkingCalendar:
+    """The shipped public rental working-day calendar, which the flow's timers use."""
+    path = Path(__file__).resolve().parents[2] / "apps_config" / RENTAL / "calendars"
+    content = yaml.safe_load((path / "default.yaml").read_text(encoding="utf-8"))
+    return working_calendar(Calendar.model_validate({"name": "default", **content}))
+
+
+def _working_days(start: date, days: int) -> date:
+    found = add_working_days(_calendar(), start, days)
+    assert found is not None, "the demo's dates are near the calendar's year"
+    return found
 
 
 def _household(
@@ -268,7 +338,7 @@ def _household(
         "employer": rng.choice(EMPLOYERS) if work[0][0] in ("employed", "flexible") else None,
         "household_size": size,
         "marital_status": marital,
-        "marital_status_since": _marital_since(marital, applicant, rng),
+        "marital_status_since": None,  # set once the day of application is known
         "annual_income": Decimal(total).quantize(CENT),
         # as the expression `annual_income / household_size` computes it: 6 places, then cents
         "per_capita_income": (Decimal(total) / size)
@@ -290,11 +360,13 @@ def _household(
     }
 
 
-def _marital_since(marital: str, applicant: Person, rng: random.Random) -> date | None:
-    """When the applicant married, divorced or was widowed, long enough ago to qualify."""
-    age = TODAY.year - applicant.birth.year
+def _marital_since(
+    marital: str, applicant: Person, applied: date, rng: random.Random
+) -> date | None:
+    """When the applicant married, divorced or was widowed, long enough before applying."""
+    age = applied.year - applicant.birth.year
     years = {"married": (5, max(6, age - 22)), "divorced": (4, 15), "widowed": (1, 15)}.get(marital)
-    return TODAY - timedelta(days=rng.randint(years[0] * 365, years[1] * 365)) if years else None
+    return applied - timedelta(days=rng.randint(years[0] * 365, years[1] * 365)) if years else None
 
 
 def _member(
@@ -341,20 +413,28 @@ def _application(
     seq: int,
     household: Row,
     district: District,
-    stage: str,
-    submitted: datetime,
+    state: str,
+    case: Case,
     ctx: Context,
 ) -> Row:
-    """An application as filed; `_fill_progress` adds what its stage has reached."""
+    """An application as filed; `_fill_progress` adds what its flow has set since."""
     rng = ctx.rng
     directed = rng.random() < 0.1
     size = household["household_size"]
     layouts = ("studio", "one_bedroom", "two_bedroom", "three_bedroom")[min(size, 3) - 1 :][:2]
     channels = ("mini_program", "web", "terminal", "street_window")
+    submitted = None
+    if case.submitted is not None:
+        moment = datetime.combine(case.submitted, datetime.min.time(), UTC)
+        submitted = moment + timedelta(minutes=rng.randint(60, 540))  # 09:00-17:00 in Beijing
+    year = case.submitted.year if case.submitted else TODAY.year
     return {
         "id": id_,
-        "application_no": f"SQ{submitted.year}{district.code}{seq:06d}",
+        "application_no": f"SQ{year}{district.code}{seq:06d}",
         "household": household["id"],
+        "applicant_name": None,
+        "applicant_id_number": None,
+        "household_size": None,
         "security_mode": "in_kind" if rng.random() < 0.8 else "rent_subsidy",
         "application_category": "directed" if directed else "non_directed",
         "business_type": "renewal" if rng.random() < 0.05 else "new",
@@ -365,10 +445,12 @@ def _application(
         if directed
         else rng.choices(channels, cum_weights=(40, 60, 75, 100))[0],
         "submitted_at": submitted,
-        "admission_year": submitted.year,
+        "admission_year": case.submitted.year if case.submitted else None,
         "requested_layout": "any" if rng.random() < 0.2 else rng.choice(layouts),
-        "stage": stage,
+        "state": state,
+        "flow_version": None,  # unknown to a generator: the newest flow (engine/flows/versions.py)
         "pre_review_result": "pending",
+        "pre_review_report": None,
         "publicity_start": None,
         "publicity_end": None,
         "announcement_start": None,
@@ -380,32 +462,72 @@ def _application(
         "confirmation_no": None,
         "qualified_on": None,
         "qualification_valid_until": None,
-        "remarks": "申请人主动撤回申请" if stage == "withdrawn" else None,
+        "qualification_certificate": None,  # the demo renders no documents
+        "remarks": "申请人主动撤回申请" if state == "withdrawn" else None,
     }
 
 
-def _fill_progress(application: Row, stage: str, reason: str | None, ctx: Context) -> None:
-    """Dates and results of the steps an application has passed: publicity is day 10-17."""
-    day0 = application["submitted_at"].date()
-    pre_failed = reason in PRE_REVIEW_REASONS
-    if stage in PASSED_PRE_REVIEW or (stage == "rejected" and not pre_failed):
-        application["pre_review_result"] = "passed"
-        application["publicity_start"] = day0 + timedelta(days=10)
-        application["publicity_end"] = day0 + timedelta(days=17)
-    if stage in ("announcement", "qualified", "rejected"):
-        application["pre_review_result"] = "failed" if pre_failed else "passed"
-        application["reviewer"] = ctx.rng.choice(ctx.reviewers)
-        application["reviewed_on"] = day0 + timedelta(days=8 if pre_failed else 30)
-        outcome = f"不符合公租房保障条件：{reason}" if reason else "符合公租房保障条件"
-        application["review_opinion"] = f"经审核，{outcome}"
-    if stage in ("announcement", "qualified"):
-        application["announcement_start"] = day0 + timedelta(days=37)
-        application["announcement_end"] = day0 + timedelta(days=44)
-    if stage == "qualified":
-        qualified_on = day0 + timedelta(days=47)
-        application["qualified_on"] = qualified_on
-        application["qualification_valid_until"] = _add_years(qualified_on, 2)
-        application["confirmation_no"] = f"ZG{qualified_on.year}{application['id']:08d}"
+def _pre_review(
+    application: Row, household: Row, members: list[Row], submitted: date
+) -> dict[str, Any]:
+    """The report the flow stores: the `pre_review` check run on the generated rows."""
+    registered = CHECKS["pre_review"]
+
+    def lookup(path: str, record_id: int) -> Row | None:
+        return household if (path, record_id) == (prh_checks.HOUSEHOLD, household["id"]) else None
+
+    def related(path: str, field: str, record_id: int) -> list[Row]:
+        return members if (path, field) == (prh_checks.MEMBER, "household") else []
+
+    given = CheckInput(application, lookup, related, {}, submitted)
+    return registered.function(given).as_json(registered.name, registered.version)
+
+
+def _fill_progress(
+    application: Row,
+    state: str,
+    case: Case,
+    report: dict[str, Any],
+    household: Row,
+    reviewer: str,
+    rng: random.Random,
+) -> None:
+    """What the flow set on the way to `state`: copies and the pre-review on submission, the
+    publicity, the centre's decision, the announcement and the qualification."""
+    application |= {
+        "applicant_name": household["applicant_name"],
+        "applicant_id_number": household["id_number"],
+        "household_size": household["household_size"],
+        "pre_review_report": report,
+        "pre_review_result": "passed" if report["passed"] else "failed",
+    }
+    if not report["passed"] or state == "street_review":
+        return  # returned by the pre-review, or waiting for its street
+    if state == "withdrawn":
+        return  # withdrawn while its street verified it
+    application["publicity_start"] = case.verified
+    application["publicity_end"] = case.publicity_end
+    if state in ("street_publicity", "district_review"):
+        return
+    application |= {"reviewer": reviewer, "reviewed_on": case.reviewed}
+    if state == "returned":
+        application["review_opinion"] = rng.choice(SUPPLEMENTS)
+    elif state == "rejected":
+        application["reject_reason"] = rng.choice(CENTRE_REJECTIONS)
+        application["review_opinion"] = (
+            f"经审核，不符合公租房保障条件：{application['reject_reason']}"
+        )
+    else:
+        application["review_opinion"] = "经审核，符合公租房保障条件"
+        application["announcement_start"] = case.reviewed
+        application["announcement_end"] = case.announcement_end
+    if state == "qualified":
+        assert case.qualified is not None
+        application |= {
+            "qualified_on": case.qualified,
+            "qualification_valid_until": _add_years(case.qualified, VALIDITY_YEARS),
+            "confirmation_no": f"ZG{case.qualified.year}{application['application_no'][6:]}",
+        }
 
 
 def _contracts(household: Row, application_id: int, lease: LetUnit, ctx: Context) -> list[Row]:

@@ -159,8 +159,12 @@ def test_rows_pass_the_field_checks(
 ) -> None:
     entity = definitions.apps[key[0]].entities[key[1]]
     stored = {name: spec for name, spec in entity.fields.items() if not spec.virtual}
+    flow = definitions.flow_of(*key)
+    system = {"id", "state", "flow_version"} if flow else {"id"}
     for row in rows[key]:
-        assert set(row) == {"id", *stored}
+        assert set(row) == {*system, *stored}
+        if flow:
+            assert row["state"] in flow.states and row["flow_version"] is None
         found = {name: problems(spec, row[name]) for name, spec in stored.items()}
         assert {name: p for name, p in found.items() if p} == {}, row
 
