@@ -84,9 +84,10 @@ def forget_namespace(url: str, namespace: str) -> None:
         keys = list(client.scan_iter(match=f"*{namespace}*", count=1000))
         if keys:
             client.delete(*keys)
-        queues = [q for q in client.smembers("rq:queues") if namespace.encode() in q]
-        if queues:
-            client.srem("rq:queues", *queues)
+        for registry in ("rq:queues", "rq:workers"):
+            members = [m for m in client.smembers(registry) if namespace.encode() in m]
+            if members:
+                client.srem(registry, *members)
     finally:
         client.close()
 

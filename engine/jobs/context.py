@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from engine.database import write_transaction
 from engine.jobs import store
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class JobContext:
         Raises `LeaseLost` (rolling everything back) if another worker has taken the job."""
         if self.completed:
             raise RuntimeError(f"job {self.job_id}: complete() may be used once per run")
-        with self.runtime.engine.begin() as conn:
+        with write_transaction(self.runtime.engine) as conn:  # SQLite: write lock at once
             yield conn
             if not store.mark_done(conn, self._claim, self.now()):
                 raise LeaseLost(f"job {self.job_id} was taken by another worker")

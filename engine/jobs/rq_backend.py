@@ -13,13 +13,14 @@ between its commit and its push, or that Redis lost, is pushed on the next pass.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import redis
 from rq import Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.queue import EnqueueData
 from rq.worker import SimpleWorker
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 PERFORM = "engine.jobs.rq_backend.perform"
 DISPATCH_BATCH = 500
+PENDING = {s.value.encode() for s in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED)}
 
 
 def rq_queue_name(namespace: str, queue: str) -> str:
@@ -95,8 +97,9 @@ class RqJobs(Jobs):
                 return pushed
 
     def _lost_by_redis(self) -> list[store.Pending]:
-        """Jobs pushed over a lease ago, still unclaimed, whose RQ job Redis no longer has
-        (e.g. Redis restarted without persistence)."""
+        """Jobs pushed over a lease ago and still unclaimed whose RQ job will not run: gone
+        (Redis restarted without persistence) or ended without claiming (`perform` failed,
+        e.g. while the database was unreachable)."""
         moment = real_now() - self.leases.lease
         with self.engine.connect() as conn:
             waiting = store.dispatched_before(conn, moment, DISPATCH_BATCH)
@@ -104,9 +107,9 @@ class RqJobs(Jobs):
             return []
         with self.redis.pipeline(transaction=False) as pipe:
             for job in waiting:
-                pipe.exists(Job.key_for(rq_job_id(self.namespace, job)))
-            found = pipe.execute()
-        return [job for job, exists in zip(waiting, found, strict=True) if not exists]
+                pipe.hget(Job.key_for(rq_job_id(self.namespace, job)), "status")
+            statuses = pipe.execute()
+        return [job for job, status in zip(waiting, statuses, strict=True) if status not in PENDING]
 
     def _push(self, batch: Sequence[store.Pending]) -> None:
         by_queue: dict[str, list[store.Pending]] = defaultdict(list)
@@ -150,7 +153,8 @@ class RqJobs(Jobs):
         self._start_scheduler(self.waker)
         try:
             served = [self.queues.get(name) or self._queue(name) for name in names]
-            SimpleWorker(served, connection=self.redis).work(logging_level="WARNING")
+            name = f"{self.namespace}.{uuid.uuid4().hex}"  # whose worker, in RQ's registry
+            SimpleWorker(served, name=name, connection=self.redis).work(logging_level="WARNING")
         finally:
             self.stop()
 

@@ -242,12 +242,10 @@ class Jobs:
         with self.engine.begin() as conn:
             queue = store.requeue_dead(conn, job_id, self.now())
             found = store.read_job(conn, job_id) if queue is None else None
+        if found is not None:
+            raise Conflict(f"job {job_id} is {found.status}, not dead")
         if queue is None:
-            raise (
-                NotFound(f"no job {job_id}")
-                if found is None
-                else Conflict(f"job {job_id} is {found.status}, not dead")
-            )
+            raise NotFound(f"no job {job_id}")
         self._enqueued(store.Pending(job_id, 0, queue), due=True)
 
 

@@ -3,6 +3,7 @@ and by `run.py worker` subprocesses alike. Their effects are rows in `test_job_e
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -68,10 +69,11 @@ def needs_switch(ctx: JobContext, *, label: str, switch: str) -> None:
 
 @job_handler("slow_first_attempt")
 def slow_first_attempt(ctx: JobContext, *, label: str, marker: str, seconds: float) -> None:
-    """Step one: append the attempt number to the `marker` file. On the first attempt, sleep
-    (the test kills the worker here). Step two: the effect, with `complete()`."""
+    """Step one: append the attempt number and this process's id to the `marker` file. On the
+    first attempt, sleep (the test kills the worker here). Step two: the effect, with
+    `complete()`."""
     with Path(marker).open("a", encoding="utf-8") as notes:
-        notes.write(f"{ctx.attempt}\n")
+        notes.write(f"{ctx.attempt} {os.getpid()}\n")
     if ctx.attempt == 1:
         time.sleep(seconds)
     with ctx.complete() as conn:

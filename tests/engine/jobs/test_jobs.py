@@ -164,12 +164,13 @@ def test_after_its_last_attempt_a_job_is_a_dead_letter_until_retried(runtime: Ru
             "LookupError: switch power is off",
         )
         assert not hasattr(dead, "traceback")  # operators read it in the table, clients never
-        with runtime.engine.begin() as conn:
-            stack = conn.execute(
-                sa.select(job_table.c.traceback).where(job_table.c.id == job_id)
-            ).scalar_one()
-            conn.execute(switches.insert().values(name="power"))
+        with runtime.engine.connect() as conn:
+            query = sa.select(job_table.c.traceback).where(job_table.c.id == job_id)
+            stack = conn.execute(query).scalar_one()
         assert stack.startswith("Traceback") and "needs_switch" in stack
+
+        with runtime.engine.begin() as conn:
+            conn.execute(switches.insert().values(name="power"))
 
         runtime.jobs.retry(job_id)
         wait_status(runtime, job_id, "done")
@@ -300,3 +301,36 @@ def test_a_job_that_could_not_run_is_refused_when_enqueued(
         runtime.jobs.enqueue(name, args, **options)  # type: ignore[arg-type]
 
     assert sum(runtime.jobs.stats().values()) == 0
+
+
+def test_a_job_redis_lost_or_failed_to_start_is_pushed_again(
+    tmp_path: Path, database_url: str | None, jobs_backend: Backend
+) -> None:
+    if jobs_backend.name != "rq":
+        pytest.skip("only the rq back-end hands jobs to Redis")
+    from rq.job import Job
+
+    from engine.jobs.rq_backend import RqJobs, rq_job_id
+
+    modules = [handlers.MODULE]
+    settings = job_settings(
+        tmp_path, database_url, jobs_backend, job_lease_seconds=0.3, job_modules=modules
+    )
+    with started_runtime(settings) as runtime:
+        handlers.metadata.create_all(runtime.engine)
+        jobs = runtime.jobs
+        assert isinstance(jobs, RqJobs)
+        lost = jobs.enqueue("record", {"label": "lost"})
+        failed = jobs.enqueue("record", {"label": "failed to start"})
+        rq_keys = [
+            Job.key_for(rq_job_id(jobs.namespace, store.Pending(job_id, 0, "default")))
+            for job_id in (lost, failed)
+        ]
+        jobs.redis.delete(jobs.queues["default"].key, rq_keys[0])  # Redis restarted empty …
+        jobs.redis.hset(rq_keys[1], "status", "failed")  # … or `perform` raised
+
+        time.sleep(settings.job_lease_seconds)  # pushed over a lease ago and never claimed
+        with running_workers(runtime):
+            wait_for(lambda: len(effect_rows(runtime.engine)) == 2, WAIT)
+
+        assert sorted(effect_rows(runtime.engine)) == [("failed to start", 1), ("lost", 1)]
