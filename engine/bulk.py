@@ -20,15 +20,29 @@ def insert_rows(
     conn: sa.Connection, entity: CompiledEntity, rows: list[dict[str, Any]], principal: Principal
 ) -> int:
     """Insert rows already known to be valid (generated or checked elsewhere); sensitive
-    values are sealed, and `org_id` is left for `assign_orgs`."""
+    values are sealed, and `org_id` is left for `assign_orgs`. With a flow, a row's `state`
+    (default: the initial one) is kept; such records enter no state (no tasks, no timers)."""
     if not rows:
         return 0
     system = new_row_stamp(entity, principal)
     names = list(entity.stored_fields)
+    flow = entity.flow
     conn.execute(
         entity.table.insert(),
         [
-            {**system, **seal(entity, {n: row.get(n) for n in names}), "id": row["id"]}
+            {
+                **system,
+                **seal(entity, {n: row.get(n) for n in names}),
+                **(
+                    {
+                        "state": row.get("state") or flow.initial,
+                        "flow_version": row.get("flow_version") or flow.version,
+                    }
+                    if flow is not None
+                    else {}
+                ),
+                "id": row["id"],
+            }
             for row in rows
         ],
     )

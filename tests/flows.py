@@ -145,7 +145,11 @@ def permit_folder() -> Folder:
         },
         "title_field": "title",
         "permissions": {
-            "clerk": {"actions": ["read", "create", "update"], "scope": "org_subtree"},
+            "clerk": {
+                "actions": ["read", "create", "update"],
+                "scope": "org_subtree",
+                "fields": {"note": "hidden"},
+            },
             "manager": {"actions": ["read", "update"], "scope": "org_subtree"},
         },
     }

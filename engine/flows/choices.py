@@ -16,7 +16,9 @@ from engine.flows.services import FlowServices
 from engine.flows.timers import pending_timers
 from engine.flows.transitions import authorize
 from engine.flows.versions import flow_of_record
+from engine.permissions import FieldLevel
 from engine.principal import Principal
+from engine.records.auditing import HIDDEN_VALUE
 from engine.records.reading import fetch_in_scope, refuse_missing, require_action
 from engine.records.sealing import unseal
 from engine.records.writing import Refused
@@ -62,8 +64,24 @@ def flow_view(
         "transitions": choices,
         "tasks": record_tasks(conn, *key),
         "timers": pending_timers(conn, *key),
-        "timeline": timeline(conn, *key),
+        "timeline": [_shown(entry, access) for entry in timeline(conn, *key)],
     }
+
+
+def _shown(entry: dict[str, Any], access: Any) -> dict[str, Any]:
+    """A timeline row as the caller may see it: hidden fields left out, masked ones masked,
+    a check's inputs (personal data) only for roles that may unmask."""
+    changes = {}
+    for name, change in entry["changes"].items():
+        level = access.level(name)
+        if level == FieldLevel.CLEAR:
+            changes[name] = change
+        elif level == FieldLevel.MASKED:
+            changes[name] = [HIDDEN_VALUE, HIDDEN_VALUE]
+    checks = entry["checks"]
+    if not (access.unrestricted or access.allows("unmask")):
+        checks = [{k: v for k, v in c.items() if k != "inputs"} for c in checks]
+    return {**entry, "changes": changes, "checks": checks}
 
 
 def _choice(name: str, transition: Transition, language: str, target: Any) -> dict[str, Any]:

@@ -169,6 +169,8 @@ def test_refusal_needs_a_reason_of_fifteen_characters(world: World) -> None:
     assert refused.status_code == 200, refused.text
     assert refused.json()["state"] == "refused"
     assert boss.get("/api/inbox").json()["count"] == 0
+    assert "note" in timeline(boss, permit["id"])[-1]["changes"]
+    assert "note" not in timeline(world["clerk"], permit["id"])[-1]["changes"]  # hidden to clerks
 
 
 def test_return_to_the_previous_step_then_to_the_clerk(world: World) -> None:
