@@ -26,27 +26,28 @@ def insert_rows(
         return 0
     system = new_row_stamp(entity, principal)
     names = list(entity.stored_fields)
-    flow = entity.flow
     conn.execute(
         entity.table.insert(),
         [
             {
                 **system,
                 **seal(entity, {n: row.get(n) for n in names}),
-                **(
-                    {
-                        "state": row.get("state") or flow.initial,
-                        "flow_version": row.get("flow_version") or flow.version,
-                    }
-                    if flow is not None
-                    else {}
-                ),
+                **_flow_columns(entity, row),
                 "id": row["id"],
             }
             for row in rows
         ],
     )
     return len(rows)
+
+
+def _flow_columns(entity: CompiledEntity, row: dict[str, Any]) -> dict[str, Any]:
+    if entity.flow is None:
+        return {}
+    return {
+        "state": row.get("state") or entity.flow.initial,
+        "flow_version": row.get("flow_version") or entity.flow.version,
+    }
 
 
 def reset_sequence(conn: sa.Connection, entity: CompiledEntity) -> None:

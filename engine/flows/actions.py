@@ -125,15 +125,15 @@ def _create(move: Move, path: Path, action: CreateAction) -> None:
         expression = move.flow.expression(*path, "values", name)
         assert expression is not None, "flow expressions compile with their definitions"
         body[name] = expression.evaluate(move.record, env)
-    values, sent = validate_input(target.create_model, _jsonable(body))
+    values, sent = validate_input(target.create_model, {k: _plain(v) for k, v in body.items()})
     on_behalf = replace(move.actor, roles=("system",), assignments=())
     access = RecordAccess(target, on_behalf, unrestricted=True)
     insert_record(move.conn, target, values, sent, on_behalf, access, move.language)
 
 
-def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
-    """Values as a client would send them, so the target's input model checks them."""
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in body.items()}
+def _plain(value: Any) -> Any:
+    """A value as a client would send it (dates as ISO text), for input models and job args."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def notify(move: Move, path: Path, action: NotifyAction) -> None:
@@ -176,7 +176,7 @@ def _job(move: Move, path: Path, action: JobAction) -> None:
     for name in action.args:
         expression = move.flow.expression(*path, "args", name)
         assert expression is not None, "flow expressions compile with their definitions"
-        args[name] = _jsonable({"v": expression.evaluate(move.record, env)})["v"]
+        args[name] = _plain(expression.evaluate(move.record, env))
     key = None
     key_expression = move.flow.expression(*path, "key")
     if key_expression is not None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from engine.auth.tables import org_table as orgs
 from engine.auth.tables import user_role_table as user_roles
 from engine.auth.tables import user_table as users
-from engine.errors import Conflict, Forbidden
+from engine.errors import Conflict, Forbidden, field_error
 from engine.flows.moves import Move
 from engine.flows.tables import tasks
 from engine.principal import Principal
@@ -64,7 +64,7 @@ def _targets(move: Move, step: Step, path: tuple[Any, ...]) -> list[dict[str, An
     if not named:
         raise Conflict(
             f"step {step.name!r} has nobody to decide it",
-            [{"path": assignee.field or "assignee", "message": "names no user"}],
+            [field_error(assignee.field or "assignee", "names no user")],
         )
     return [{"assignee": user} for user in named]
 
@@ -275,8 +275,11 @@ def _open_count(move: Move, entry_id: int, step: str | None) -> int:
     return int(move.conn.execute(query).scalar() or 0)
 
 
-def _cancel(move: Move, entry_id: int, step: str | None) -> None:
-    condition = [tasks.c.entry_id == entry_id, tasks.c.status == OPEN, *_of_record(move)]
+def _cancel(move: Move, entry_id: int | None = None, step: str | None = None) -> None:
+    """Cancel the record's open tasks: of one state entry, of one step, or all of them."""
+    condition = [tasks.c.status == OPEN, *_of_record(move)]
+    if entry_id is not None:
+        condition.append(tasks.c.entry_id == entry_id)
     if step is not None:
         condition.append(tasks.c.step == step)
     move.conn.execute(
@@ -287,11 +290,7 @@ def _cancel(move: Move, entry_id: int, step: str | None) -> None:
 
 
 def cancel_open_tasks(move: Move) -> None:
-    move.conn.execute(
-        tasks.update()
-        .where(tasks.c.status == OPEN, *_of_record(move))
-        .values(status="cancelled", row_version=tasks.c.row_version + 1)
-    )
+    _cancel(move)
 
 
 def _of_record(move: Move) -> list[sa.ColumnElement[bool]]:

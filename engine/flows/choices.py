@@ -16,7 +16,7 @@ from engine.flows.services import FlowServices
 from engine.flows.timers import pending_timers
 from engine.flows.transitions import authorize
 from engine.flows.versions import flow_of_record
-from engine.permissions import FieldLevel
+from engine.permissions import FieldLevel, RecordAccess
 from engine.principal import Principal
 from engine.records.auditing import HIDDEN_VALUE
 from engine.records.reading import fetch_in_scope, refuse_missing, require_action
@@ -68,7 +68,7 @@ def flow_view(
     }
 
 
-def _shown(entry: dict[str, Any], access: Any) -> dict[str, Any]:
+def _shown(entry: dict[str, Any], access: RecordAccess) -> dict[str, Any]:
     """A timeline row as the caller may see it: hidden fields left out, masked ones masked,
     a check's inputs (personal data) only for roles that may unmask."""
     changes = {}

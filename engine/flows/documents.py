@@ -14,17 +14,19 @@ from metamodel.labels import pick
 
 
 @cache
-def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+def _environment(html: bool) -> SandboxedEnvironment:
+    if html:
+        return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    return SandboxedEnvironment(autoescape=False)
 
 
 def render_text(source: str, context: dict[str, Any]) -> str:
-    """A short template (a message title) without HTML escaping beyond the sandbox."""
-    return SandboxedEnvironment(autoescape=False).from_string(source).render(**context)
+    """A short template (a message title): sandboxed, not HTML-escaped."""
+    return _environment(False).from_string(source).render(**context)
 
 
 def render_document(body: str, context: dict[str, Any]) -> str:
-    return _environment().from_string(body).render(**context)
+    return _environment(True).from_string(body).render(**context)
 
 
 def document_context(

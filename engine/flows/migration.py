@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from engine.catalog import Catalog, CompiledEntity
-from engine.flows.approvals import cancel_open_tasks
 from engine.flows.moves import Move
 from engine.flows.services import FlowServices
-from engine.flows.timers import cancel_timers
-from engine.flows.transitions import enter, finish, log
+from engine.flows.transitions import finish, move_to
 from engine.flows.versions import Stranded, stranded
 from engine.principal import SYSTEM
 from engine.records.sealing import unseal
@@ -57,11 +55,6 @@ def _migrate(conn: sa.Connection, item: Stranded, now: datetime) -> int:
             conn, entity, flow, record["id"], dict(record), SYSTEM, now, FlowServices.of(entity)
         )
         move.comment = f"moved by the state map of flow version {flow.version}"
-        cancel_open_tasks(move)
-        cancel_timers(move)
-        move.record["state"] = item.moved_to
-        entry_id = log(move, "migrate", from_state=item.state, to_state=item.moved_to)
-        move.comment = None
-        enter(move, item.moved_to, entry_id)
+        move_to(move, None, item.moved_to, kind="migrate")
         finish(move, record)
     return len(rows)

@@ -101,16 +101,6 @@ def due_timers(conn: sa.Connection, now: datetime, limit: int = 1000) -> list[in
     return list(conn.execute(query).scalars())
 
 
-def next_due(conn: sa.Connection, app: str, entity: str, record_id: int) -> datetime | None:
-    query = sa.select(sa.func.min(timers.c.due_at)).where(
-        timers.c.app == app,
-        timers.c.entity == entity,
-        timers.c.record_id == record_id,
-        timers.c.status == PENDING,
-    )
-    return conn.execute(query).scalar()
-
-
 def pending_timers(conn: sa.Connection, app: str, entity: str, record_id: int) -> list[Any]:
     query = (
         sa.select(timers.c.id, timers.c.name, timers.c.state, timers.c.due_at)

@@ -139,7 +139,10 @@ def authorize(
     move: Move, name: str, transition: Transition, access: RecordAccess
 ) -> dict[str, Any] | None:
     """The actor's task when the transition decides one; else check roles and submitter."""
-    refuse = _refusal(move, name)
+
+    def refuse(message: str) -> Refused:
+        return Refused(f"transition.{name}", move.record_id, Forbidden(message))
+
     if transition.trigger != "user":
         raise refuse(f"{name} is taken by the platform ({transition.trigger}), not by users")
     state = move.flow.state(move.state)
@@ -158,13 +161,6 @@ def authorize(
     if transition.roles and _in_role_scope(move, transition.roles, access):
         return None
     raise refuse(f"you may not take {name} on {move.entity.path} {move.record_id}")
-
-
-def _refusal(move: Move, name: str) -> Any:
-    def refuse(message: str) -> Refused:
-        return Refused(f"transition.{name}", move.record_id, Forbidden(message))
-
-    return refuse
 
 
 def _in_role_scope(move: Move, roles: list[str], access: RecordAccess) -> bool:
@@ -266,9 +262,15 @@ def log(move: Move, kind: str, actor: Principal | None = None, **row: Any) -> in
 
 
 def move_to(
-    move: Move, name: str, to: str, step: str | None = None, actor: Principal | None = None
+    move: Move,
+    name: str | None,
+    to: str,
+    step: str | None = None,
+    actor: Principal | None = None,
+    kind: str = "transition",
 ) -> None:
-    """Leave the current state (its open tasks and timers end) and enter `to`."""
+    """Leave the current state (its open tasks and timers end) and enter `to`; `kind` is the
+    timeline's word for it (a transition, or a migration by a state map)."""
     from_state = move.state
     cancel_open_tasks(move)
     cancel_timers(move)
@@ -277,7 +279,7 @@ def move_to(
     if current is not None and move.flow is not current and to in current.definition.states:
         move.flow = current  # back in a state the newest version knows: run under it
     entry_id = log(
-        move, "transition", actor, transition=name, from_state=from_state, to_state=to, step=step
+        move, kind, actor, transition=name, from_state=from_state, to_state=to, step=step
     )
     enter(move, to, entry_id)
 
