@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     job_threads: bool = True  # run the worker and scheduler threads inside this process
     job_queues: list[str] = ["default"]
     job_modules: list[str] = []  # modules imported for their @job_handler functions
-    plugins: list[str] = ["plugins.builtin.prh_checks"]  # modules whose checks register
+    plugins: list[str] = ["plugins.builtin"]  # modules imported at start; their checks register
     job_poll_seconds: float = 1.0  # how often an idle in-process worker looks for due jobs
     job_lease_seconds: float = 60.0  # a job whose worker stops renewing this long runs again
     job_max_attempts: int = 5
