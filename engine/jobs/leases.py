@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from engine.database import write_transaction
 from engine.jobs import store
 
 log = logging.getLogger("anju.jobs")
@@ -66,7 +67,7 @@ class LeaseKeeper:
             if not tokens:
                 continue
             try:
-                with self.engine.begin() as conn:
+                with write_transaction(self.engine) as conn:
                     lost = store.renew_leases(conn, tokens, self.until())
             except Exception:  # the database may be briefly unavailable; try again next time
                 log.warning("could not renew job leases", exc_info=True)

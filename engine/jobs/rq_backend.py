@@ -24,6 +24,7 @@ from rq.job import Job, JobStatus
 from rq.queue import EnqueueData
 from rq.worker import SimpleWorker
 
+from engine.database import write_transaction
 from engine.jobs import store
 from engine.jobs.leases import real_now
 from engine.jobs.runner import run_claimed
@@ -75,7 +76,7 @@ class RqJobs(Jobs):
         except redis.RedisError:
             log.warning("Redis unavailable; job %s will be pushed by a scheduler", job.id)
             return
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             store.mark_dispatched(conn, [job], real_now())
 
     def dispatch(self) -> int:
@@ -89,7 +90,7 @@ class RqJobs(Jobs):
             if not batch:
                 return pushed
             self._push(batch)
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 store.mark_dispatched(conn, batch, real_now())
             pushed += len(batch)
             lost = []

@@ -8,6 +8,7 @@ import traceback
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from engine.database import write_transaction
 from engine.jobs import store
 from engine.jobs.context import JobContext, LeaseLost
 from engine.settings import Settings
@@ -53,7 +54,7 @@ def run_claimed(jobs: Jobs, claim: store.Claim) -> None:
             _record_failure(jobs, claim, exc)
     else:
         if not ctx.completed:
-            with jobs.engine.begin() as conn:
+            with write_transaction(jobs.engine) as conn:
                 if not store.mark_done(conn, claim, jobs.now()):
                     log.warning("job %s (%s) ran after its lease was lost", claim.id, claim.name)
     finally:
@@ -66,7 +67,7 @@ def _record_failure(jobs: Jobs, claim: store.Claim, exc: Exception) -> None:
     if claim.attempt < claim.max_attempts:
         retry_at = now + timedelta(seconds=backoff_seconds(jobs.settings, claim.attempt))
     error = error_text(exc)
-    with jobs.engine.begin() as conn:
+    with write_transaction(jobs.engine) as conn:
         recorded = store.record_failure(
             conn, claim, error=error, traceback=traceback.format_exc(), now=now, retry_at=retry_at
         )

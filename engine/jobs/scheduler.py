@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from engine.database import write_transaction
 from engine.jobs import store
 from engine.jobs.leases import real_now
 
@@ -57,7 +58,7 @@ class Scheduler:
 
     def run_once(self) -> None:
         self.enqueue_periodic()
-        with self.jobs.engine.begin() as conn:
+        with write_transaction(self.jobs.engine) as conn:
             reaped = store.reap_expired(conn, real_now())
         if reaped:
             log.warning("queued %s jobs again whose worker stopped", reaped)

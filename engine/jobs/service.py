@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.database import write_transaction
 from engine.errors import Conflict, NotFound
 from engine.jobs import store
 from engine.jobs.leases import LeaseKeeper
@@ -99,7 +100,7 @@ class Jobs:
             if new:
                 sa.event.listen(conn, "commit", self._committed, once=True)
             return job_id
-        with self.engine.begin() as own:
+        with write_transaction(self.engine) as own:
             job_id, new = store.insert_job(own, **values)
         if new:
             self._enqueued(store.Pending(job_id, 0, queue), due=values["run_at"] <= now)
@@ -165,7 +166,7 @@ class Jobs:
         self, job_id: int, due_by: datetime | None = None, attempts: int | None = None
     ) -> store.Claim | None:
         token = f"{self.worker_name}:{uuid.uuid4().hex[:12]}"
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             return store.claim(
                 conn,
                 job_id,
@@ -239,7 +240,7 @@ class Jobs:
 
     def retry(self, job_id: int) -> None:
         """Queue a dead job again, due now, with a fresh count of attempts."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             queue = store.requeue_dead(conn, job_id, self.now())
             found = store.read_job(conn, job_id) if queue is None else None
         if found is not None:

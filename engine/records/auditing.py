@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.database import write_transaction
 from engine.audit import AuditEvent, append
 from engine.catalog import CompiledEntity
 from engine.principal import Principal
@@ -71,7 +72,7 @@ def audit_denied(
     reason: str,
 ) -> None:
     """A refused attempt, in its own transaction (the attempt's own has rolled back)."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         detail = {"action": action, "reason": reason}
         _append(conn, entity, principal, "permission.denied", record_id, detail, "denied")
 

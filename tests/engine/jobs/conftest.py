@@ -24,5 +24,5 @@ def settings(tmp_path: Path, database_url: str | None, jobs_backend: Backend) ->
 def runtime(settings: Settings) -> Iterator[Runtime]:
     """A started runtime without job threads, and the tables the handlers write to."""
     with started_runtime(settings) as started:
-        handlers.metadata.create_all(started.engine)
+        handlers.create_tables(started.engine)
         yield started

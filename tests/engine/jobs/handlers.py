@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from engine.database import write_transaction
 from engine.jobs import JobContext, job_handler
 from engine.types import UTCDateTime
 
@@ -24,6 +25,13 @@ effects = sa.Table(
     sa.Column("at", UTCDateTime(), nullable=False),
 )
 switches = sa.Table("test_job_switch", metadata, sa.Column("name", sa.String(40), primary_key=True))
+
+
+def create_tables(engine: sa.Engine) -> None:
+    """The effect tables, under the write lock: job threads may be writing already, and a
+    plain transaction that read the schema first would fail on SQLite instead of waiting."""
+    with write_transaction(engine) as conn:
+        metadata.create_all(conn)
 
 
 def _effect(ctx: JobContext, label: str) -> dict[str, object]:

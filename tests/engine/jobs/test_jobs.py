@@ -218,7 +218,7 @@ def test_a_periodic_job_runs_once_per_window_however_many_schedulers(
     settings = job_settings(tmp_path, database_url, jobs_backend, job_modules=modules)
     clock = FixedClock(datetime(2030, 1, 1, 8, 0, 10, tzinfo=UTC))
     with started_runtime(settings) as first, started_runtime(settings) as second:
-        handlers.metadata.create_all(first.engine)
+        handlers.create_tables(first.engine)
         first.clock = second.clock = clock
         for _window in range(2):
             for _pass in range(3):
@@ -260,7 +260,7 @@ def test_jobs_enqueued_before_a_restart_run_after_it(
 ) -> None:
     settings = job_settings(tmp_path, database_url, jobs_backend, job_modules=[handlers.MODULE])
     with started_runtime(settings) as before:
-        handlers.metadata.create_all(before.engine)
+        handlers.create_tables(before.engine)
         before.jobs.enqueue("record", {"label": "queued"})
         before.jobs.enqueue(
             "record", {"label": "timer"}, run_at=before.clock.now() + timedelta(seconds=0.5)
@@ -317,7 +317,7 @@ def test_a_job_redis_lost_or_failed_to_start_is_pushed_again(
         tmp_path, database_url, jobs_backend, job_lease_seconds=0.3, job_modules=modules
     )
     with started_runtime(settings) as runtime:
-        handlers.metadata.create_all(runtime.engine)
+        handlers.create_tables(runtime.engine)
         jobs = runtime.jobs
         assert isinstance(jobs, RqJobs)
         lost = jobs.enqueue("record", {"label": "lost"})

@@ -100,7 +100,7 @@ def test_a_runtime_runs_its_job_threads_from_start_to_dispose(
     with started_runtime(settings) as runtime:
         assert expected <= job_threads()
         if jobs_backend.name == "inprocess":
-            handlers.metadata.create_all(runtime.engine)
+            handlers.create_tables(runtime.engine)
             runtime.jobs.enqueue("record", {"label": "threads"})
             wait_for(lambda: effect_rows(runtime.engine) == [("threads", 1)], WAIT)
 
@@ -122,7 +122,7 @@ def test_a_worker_serves_only_the_queues_it_is_given(
         job_modules=[handlers.MODULE],
     )
     with started_runtime(settings) as runtime:
-        handlers.metadata.create_all(runtime.engine)
+        handlers.create_tables(runtime.engine)
         elsewhere = runtime.jobs.enqueue("record", {"label": "default queue"})
         runtime.jobs.enqueue("record", {"label": "reports queue"}, queue="reports")
 
