@@ -13,9 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.database import write_transaction
 from engine.audit import AuditEvent, append
 from engine.catalog import CompiledEntity
+from engine.database import write_transaction
 from engine.principal import Principal
 
 HIDDEN_VALUE = "***"
