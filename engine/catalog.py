@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 from engine.expressions import FunctionRegistry, SqlContext, builtin_functions
 from engine.expressions.calendar import WorkingCalendar
 from engine.expressions.definitions import EntityExpressions, FormExpressions, compile_definitions
+from engine.extensions import Extensions
 from engine.flows.machine import CompiledFlow
 from engine.protection import Protector
 from engine.tables import BLIND_INDEX_SUFFIX, build_table
@@ -37,6 +38,7 @@ class CatalogOptions:
     audit_hash: str = "sha256"  # the audit chain's hash: sha256, or sm3
     protector: Protector | None = None  # encrypts sensitive fields; from the settings' keys
     services: Any = None  # engine.flows.services.FlowServices: files, jobs and the clock
+    extensions: Extensions | None = None  # what plugins add: checks, actions, listeners, …
 
 
 @dataclass(frozen=True)

@@ -52,5 +52,17 @@ class BadRequest(AnjuError):
     status, code = 400, "bad_request"
 
 
+class PluginFailed(AnjuError):
+    """A plugin raised while the platform called it: the write rolls back, the message names
+    the plugin and the hook, and the platform goes on serving."""
+
+    status, code = 500, "plugin_error"
+
+    def __init__(self, plugin: str, hook: str, error: BaseException) -> None:
+        super().__init__(f"plugin {plugin!r} failed in {hook}: {type(error).__name__}: {error}")
+        self.plugin = plugin
+        self.hook = hook
+
+
 def field_error(path: str, message: str) -> dict[str, Any]:
     return {"path": path, "message": message}

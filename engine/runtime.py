@@ -19,7 +19,7 @@ from engine.clock import Clock
 from engine.database import create_database_engine
 from engine.errors import Conflict
 from engine.expressions.definitions import load_definitions
-from engine.flows.checks import import_check_modules
+from engine.extensions import Extensions, load_extensions
 from engine.flows.services import FlowServices
 from engine.jobs import Jobs, create_jobs
 from engine.protection import Protector
@@ -54,11 +54,18 @@ class Runtime:
     def __post_init__(self) -> None:
         self.jobs = create_jobs(self)  # the back-end `ANJU_JOBS_BACKEND` names
         self.options = replace(self.options, services=FlowServices(self))
-        import_check_modules(self.settings.plugins)
+
+    @property
+    def extensions(self) -> Extensions:
+        """What the plugins added; none when the runtime was built without a plugin loader."""
+        return self.options.extensions or Extensions()
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        extensions = load_extensions(settings)
         options = CatalogOptions(
+            functions=extensions.functions,
+            extensions=extensions,
             timezone=settings.timezone,
             audit_hash=settings.audit_hash,
             protector=Protector.from_settings(settings),

@@ -60,13 +60,18 @@ class Settings(BaseSettings):
     job_threads: bool = True  # run the worker and scheduler threads inside this process
     job_queues: list[str] = ["default"]
     job_modules: list[str] = []  # modules imported for their @job_handler functions
-    plugins: list[str] = ["plugins.builtin"]  # modules imported at start; their checks register
     job_poll_seconds: float = 1.0  # how often an idle in-process worker looks for due jobs
     job_lease_seconds: float = 60.0  # a job whose worker stops renewing this long runs again
     job_max_attempts: int = 5
     job_backoff_seconds: float = 10.0  # the wait after attempt n is this × 2^(n-1) …
     job_backoff_max_seconds: float = 3600.0  # … but never longer than this
     scheduler_seconds: float = 1.0  # periodic jobs, expired leases and RQ dispatch, this often
+
+    # plugins (docs/plugins.md)
+    plugins: list[str] = ["plugins.builtin"]  # modules (or packages listing PLUGINS) to load
+    plugin_entry_points: bool = True  # also load the `anju.plugins` entry-point group
+    plugins_disabled: list[str] = []  # plugin names not to load, e.g. a misbehaving one
+    plugin_loader: str = "plugins.manager"  # builds the engine's Extensions; "" for none
 
     @field_validator("audit_retention_days")
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from metamodel.fields import Expression, Name, Strict
 from metamodel.labels import Labels
@@ -89,7 +89,19 @@ class JobAction(Strict):
     key: Expression | None = None
 
 
-Action = SetAction | CheckAction | CreateAction | NotifyAction | DocumentAction | JobAction
+class CallAction(Strict):
+    """Run an action a plugin registers (`anju_flow_actions`) with arguments from expressions:
+    `{call: lottery.draw, with: {round: id}}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    call: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=100)]
+    with_: Annotated[dict[Name, Expression], Field(alias="with")] = {}
+
+
+Action = (
+    SetAction | CheckAction | CreateAction | NotifyAction | DocumentAction | JobAction | CallAction
+)
 
 
 class Timer(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,12 +17,14 @@ from engine.auth.realm import Realm
 from engine.errors import AnjuError
 from engine.runtime import Runtime
 from engine.settings import Settings
-from renderers.api import access, admin, audit, auth, files, flows, meta, records
+from renderers.api import access, admin, audit, auth, checks, files, flows, meta, records
 from renderers.api.openapi import openapi_document
 from renderers.api.responses import JSON, anju_error, http_error, unexpected_error
 from renderers.authentication import Authentication, PasswordWork
 from renderers.html import login
 from renderers.html.environment import build_environment
+
+log = logging.getLogger("anju")
 
 
 async def health(request: Request) -> Response:
@@ -64,7 +67,15 @@ def routes() -> list[BaseRoute]:
         Route("/api/audit", audit.search, methods=["GET"]),
         Route("/api/audit/verify", audit.verify, methods=["GET"]),
         Route("/api/audit/head", audit.head, methods=["GET"]),
+        Route("/api/meta/plugins", meta.list_plugins, methods=["GET"]),
+        Route("/api/checks/rerun", checks.rerun_decision, methods=["POST"]),
         *auth_routes(),
+    ]
+
+
+def record_routes() -> list[BaseRoute]:
+    """The routes of every entity; after all others, as their paths match almost anything."""
+    return [
         Route("/api/{app}/{entity}", records.list_records, methods=["GET"]),
         Route("/api/{app}/{entity}", records.create_record, methods=["POST"]),
         Route("/api/{app}/{entity}/{id}", records.get_record, methods=["GET"]),
@@ -102,6 +113,19 @@ def auth_routes() -> list[BaseRoute]:
     ]
 
 
+def plugin_routes(runtime: Runtime) -> list[BaseRoute]:
+    """The routes plugins add (`anju_routes`); one whose path the platform serves is refused."""
+    taken = {getattr(route, "path", None) for route in routes()}
+    added = []
+    for route in runtime.extensions.routes:
+        path = getattr(route, "path", None)
+        if path in taken:
+            log.error("a plugin route %s clashes with the platform's own; not mounted", path)
+            continue
+        added.append(route)
+    return added
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
     """Build one isolated platform instance: its own database engine and catalog."""
     runtime = runtime or Runtime.create(settings or Settings())
@@ -114,7 +138,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     realm = Realm.create(runtime.settings, runtime.engine)
     app = Starlette(
-        routes=routes(),
+        routes=[*routes(), *plugin_routes(runtime), *record_routes()],
         lifespan=lifespan,
         middleware=[Middleware(Authentication, realm=realm)],
         exception_handlers={

@@ -35,7 +35,7 @@ from renderers.api.requests import MAX_BODY
 from renderers.api.responses import error_response
 
 PUBLIC_PATHS = frozenset({"/-/health", "/api/auth/token", "/api/auth/password", "/login"})
-PUBLIC_PREFIXES = ("/static/",)
+PUBLIC_PREFIXES = ("/static/", "/public/")  # /public/: pages plugins serve to anyone
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CSRF_HEADER = "x-csrf-token"

@@ -8,18 +8,19 @@ who created a permit may withdraw it; a reviewer may send it back a step, or to 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from engine.clock import FixedClock
-from engine.flows.checks import CheckInput, CheckResult, check
+from engine.flows.checks import Check, CheckInput, CheckResult
 from engine.runtime import Runtime
 from engine.settings import Settings
+from plugins.hookspecs import hookimpl
 from renderers.app import create_app
 from tests.databases import estate_settings
 from tests.definitions import Folder, estate, write_folder
@@ -28,13 +29,27 @@ from tests.identity import authorize
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 2 March 2026, 10:00 in Shanghai
 
 
-@check("amount_ok", version="1.2")
-def amount_ok(given: CheckInput) -> CheckResult:
+PLUGIN_NAME = "permit_checks"  # this module is also the plugin of the permit flow's check
+
+
+def gather_amount(given: CheckInput) -> dict[str, Any]:
+    return {"amount": given.record.get("amount") or 0}
+
+
+def decide_amount(inputs: Mapping[str, Any], params: Mapping[str, Any], today: date) -> CheckResult:
     """Amounts up to 1,000 pass; above, the permit goes back to its clerk."""
-    amount = given.record.get("amount") or 0
-    passed = amount <= given.params.get("amount_limit", 1000)
+    amount = inputs["amount"]
+    passed = amount <= params.get("amount_limit", 1000)
     reasons = [] if passed else [f"amount {amount} is above the limit"]
-    return CheckResult(passed, reasons, "green" if passed else "red", {"amount": amount})
+    return CheckResult(passed, reasons, "green" if passed else "red")
+
+
+AMOUNT_OK = Check("amount_ok", gather_amount, decide_amount, version="1.2")
+
+
+@hookimpl
+def anju_checks(settings: Settings) -> list[Check]:
+    return [AMOUNT_OK]
 
 
 PERMIT_FLOW: dict[str, Any] = {
@@ -165,6 +180,7 @@ def permit_folder() -> Folder:
 
 
 def permit_settings(root: Path, database_url: str | None, **overrides: Any) -> Settings:
+    overrides.setdefault("plugins", ["plugins.builtin", __name__])
     settings = estate_settings(root, database_url, **overrides)
     write_folder(settings.apps_config, permit_folder())
     return settings

@@ -11,6 +11,7 @@ from engine.expressions.scope import FLOW, ExpressionContext
 from engine.expressions.types import BOOLEAN, INTEGER, STRING, Type, assignment_problem, described
 from metamodel.flows import (
     Action,
+    CallAction,
     CheckAction,
     CreateAction,
     DocumentAction,
@@ -156,6 +157,9 @@ class _FlowCompiler:
                     self.compile(where + ("args", name), source)
                 if action.key is not None:
                     self.typed(where + ("key",), action.key, STRING)
+            elif isinstance(action, CallAction):
+                for name, source in action.with_.items():
+                    self.compile(where + ("with", name), source)
 
     def value(self, path: Path, source: str, target: Entity, name: str) -> None:
         spec = target.fields.get(name)

@@ -8,10 +8,11 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine.errors import Conflict, ValidationFailed, field_error
+from engine.errors import AnjuError, Conflict, PluginFailed, ValidationFailed, field_error
 from engine.files import store_file_in
+from engine.flows.actions_api import ActionContext
 from engine.flows.approvals import recipients_of, record_org_path, role_holders
-from engine.flows.checks import CHECKS, CheckInput, CheckResult
+from engine.flows.checks import CheckInput
 from engine.flows.documents import document_context, render_document, render_text
 from engine.flows.messages import send_messages
 from engine.flows.moves import Move
@@ -20,6 +21,7 @@ from engine.records.sealing import unseal
 from engine.validation import field_annotation, validate_input
 from metamodel.flows import (
     Action,
+    CallAction,
     CheckAction,
     CreateAction,
     DocumentAction,
@@ -49,6 +51,8 @@ def run_actions(move: Move, path: Path, actions: list[Action]) -> None:
                 _document(move, where, action)
             case JobAction():
                 _job(move, where, action)
+            case CallAction():
+                _call(move, where, action)
 
 
 def _set(move: Move, path: Path, action: SetAction) -> None:
@@ -57,12 +61,12 @@ def _set(move: Move, path: Path, action: SetAction) -> None:
     for name in action.set:
         expression = move.flow.expression(*path, "set", name)
         assert expression is not None, "flow expressions compile with their definitions"
-        values[name] = _fit(move, name, expression.evaluate(move.record, env))
+        values[name] = fit_value(move, name, expression.evaluate(move.record, env))
     for name, value in values.items():
         move.set(name, value)
 
 
-def _fit(move: Move, name: str, value: Any) -> Any:
+def fit_value(move: Move, name: str, value: Any) -> Any:
     spec = move.entity.fields[name]
     try:
         return TypeAdapter(field_annotation(spec)).validate_python(value)
@@ -74,7 +78,8 @@ def _fit(move: Move, name: str, value: Any) -> Any:
 
 
 def _check(move: Move, action: CheckAction) -> None:
-    registered = CHECKS.get(action.check)
+    extensions = move.entity.catalog.options.extensions if move.entity.catalog else None
+    registered = extensions.checks.get(action.check) if extensions else None
     if registered is None:
         raise Conflict(f"the check {action.check!r} is not installed; ask an administrator")
     env = move.environment()
@@ -82,15 +87,15 @@ def _check(move: Move, action: CheckAction) -> None:
     def related(path: str, field: str, record_id: int) -> list[Any]:
         return related_records(move, path, field, record_id)
 
-    given = CheckInput(dict(move.record), env.lookup, related, move.flow.params, env.today)
+    def find(path: str, field: str, value: Any) -> list[Any]:
+        return ActionContext(move, {}, action.check).find(path, **{field: value})
+
+    given = CheckInput(dict(move.record), env.lookup, related, move.flow.params, env.today, find)
     try:
-        result = registered.function(given)
+        result = registered.run(given)
     except Exception as exc:  # a plugin's failure must not become a stack trace
-        raise Conflict(f"the check {action.check!r} failed to run: {exc}") from exc
-    if not isinstance(result, CheckResult):
-        raise Conflict(f"the check {action.check!r} gave no verdict")
-    entry = result.as_json(action.check, registered.version)
-    entry["definitions_version"] = move.flow.version
+        raise PluginFailed(registered.plugin, f"check {action.check!r}", exc) from exc
+    entry = registered.decision(result, move.flow.params, env.today, move.flow.version)
     move.checks[action.check] = result.passed
     move.check_results.append(entry)
     if action.store is not None:
@@ -182,3 +187,22 @@ def _job(move: Move, path: Path, action: JobAction) -> None:
     if key_expression is not None:
         key = key_expression.evaluate(move.record, env)
     move.jobs.append((action.job, args, key))
+
+
+def _call(move: Move, path: Path, action: CallAction) -> None:
+    extensions = move.entity.catalog.options.extensions if move.entity.catalog else None
+    registered = extensions.actions.get(action.call) if extensions else None
+    if registered is None:
+        raise Conflict(f"the action {action.call!r} is not installed; ask an administrator")
+    env = move.environment()
+    args = {}
+    for name in action.with_:
+        expression = move.flow.expression(*path, "with", name)
+        assert expression is not None, "flow expressions compile with their definitions"
+        args[name] = expression.evaluate(move.record, env)
+    try:
+        registered.run(ActionContext(move, args, action.call))
+    except AnjuError:
+        raise
+    except Exception as exc:
+        raise PluginFailed(registered.plugin, f"action {action.call!r}", exc) from exc

@@ -19,7 +19,7 @@ tests that register extra handlers do not leak them into other runtimes.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -82,9 +82,12 @@ def _origin(handler: JobHandler) -> tuple[str, str, float | None]:
     return handler.module, handler.function.__qualname__, handler.every_seconds
 
 
-def load_handlers(settings: Settings) -> Mapping[str, JobHandler]:
-    """Import the built-in job modules and `settings.job_modules`; their handlers by name."""
-    modules = (*BUILTIN_JOB_MODULES, *settings.job_modules)
+def load_handlers(
+    settings: Settings, plugin_modules: Sequence[str] = ()
+) -> Mapping[str, JobHandler]:
+    """Import the built-in job modules, `settings.job_modules` and the modules plugins name
+    (`anju_job_modules`); their handlers by name."""
+    modules = (*BUILTIN_JOB_MODULES, *settings.job_modules, *plugin_modules)
     for module in modules:
         importlib.import_module(module)
     return {name: h for name, h in _handlers.items() if h.module in modules}

@@ -50,7 +50,9 @@ class Jobs:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings: Settings = runtime.settings
-        self.handlers: Mapping[str, JobHandler] = load_handlers(runtime.settings)
+        self.handlers: Mapping[str, JobHandler] = load_handlers(
+            runtime.settings, runtime.extensions.job_modules
+        )
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
         self.leases = LeaseKeeper(runtime.engine, runtime.settings.job_lease_seconds)
         self.scheduler = Scheduler(self)

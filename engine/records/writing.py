@@ -27,6 +27,7 @@ from engine.principal import Principal
 from engine.records.auditing import audit_change, audit_denied
 from engine.records.computing import apply_computed, apply_defaults, check_rules
 from engine.records.evaluation import environment
+from engine.records.lifecycle import RecordEvent, fire
 from engine.records.orgs import org_for_new, org_of
 from engine.records.presenting import present
 from engine.records.reading import fetch_in_scope
@@ -82,6 +83,7 @@ def insert_record(
     system = new_row_stamp(entity, principal)
     env = environment(conn, entity, principal)
     apply_defaults(entity, values, sent, env)
+    fire("before_save", RecordEvent(conn, entity, "create", principal, values, language=language))
     apply_computed(entity, values, env)
     check_rules(entity, values, env, language)
     check_storable(conn, entity, values)
@@ -98,6 +100,8 @@ def insert_record(
     audit_change(conn, entity, principal, "create", record_id, None, values)
     if entity.flow is not None:
         start_flow(conn, entity, record_id, principal, language)
+    written = {"id": record_id, **values}
+    fire("after_save", RecordEvent(conn, entity, "create", principal, written, None, record_id))
     return record_id
 
 
@@ -152,6 +156,11 @@ def update_record(
             check_version(entity, record_id, current, expected)
             record = {**current, **changes}
             env = environment(conn, entity, principal)
+            event = RecordEvent(conn, entity, "update", principal, record, current, record_id)
+            fire("before_save", event)
+            changes |= {
+                n: record[n] for n in entity.input_fields if record.get(n) != current.get(n)
+            }
             changes |= apply_computed(entity, record, env)
             check_rules(entity, record, env, language)
             check_storable(conn, entity, changes)
@@ -179,6 +188,8 @@ def update_record(
             if fetch_in_scope(conn, entity, access, "update", record_id) is None:
                 raise Refused("update", record_id, Forbidden(OUT_OF_SCOPE))
             audit_change(conn, entity, principal, "update", record_id, current, record)
+            event = RecordEvent(conn, entity, "update", principal, record, current, record_id)
+            fire("after_save", event)
             return written_result(conn, entity, access, record_id)
     except Refused as refused:
         raise audited_refusal(engine, entity, principal, refused) from None
@@ -197,8 +208,11 @@ def delete_record(
         with write_transaction(engine) as conn:
             _, current = _current(conn, entity, principal, "delete", record_id)
             check_version(entity, record_id, current, expected)
+            event = RecordEvent(conn, entity, "delete", principal, {}, current, record_id)
+            fire("before_delete", event)
             _delete(conn, entity, [record_id], principal, set())
             audit_change(conn, entity, principal, "delete", record_id, current, None)
+            fire("after_delete", event)
     except Refused as refused:
         raise audited_refusal(engine, entity, principal, refused) from None
 

@@ -1,5 +1,14 @@
-"""Built-in plugins shipped with Anju, written against the same hooks as third-party ones.
+"""Built-in plugins shipped with Anju, written against the same hooks as third-party ones
+(`plugins/hookspecs.py`). The default `ANJU_PLUGINS` names this package, which stands for the
+modules below, each loaded and listed as its own plugin."""
 
-Importing the package (the default `ANJU_PLUGINS`) registers the built-in flow checks."""
-
-from plugins.builtin import prh_checks  # noqa: F401  (registers the pre_review check)
+PLUGINS = (
+    "plugins.builtin.identity_numbers",  # id_number (GB 11643) and uscc (GB 32100) field types
+    "plugins.builtin.eligibility",  # admission rules and duplicate-case signals
+    "plugins.builtin.waitlist",  # queue order by priority conditions and sort keys, what-if
+    "plugins.builtin.lottery",  # verifiable draws: seed hash before, seed after
+    "plugins.builtin.rent",  # rent standard × usable area
+    "plugins.builtin.subsidy",  # subsidy tiers
+    "plugins.builtin.credit",  # scoring standards into scores and red/black lists
+    "plugins.builtin.house_code",  # one-house-one-code numbers, QR codes, the public page
+)

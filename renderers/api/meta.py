@@ -26,6 +26,12 @@ def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+async def list_plugins(request: Request) -> Response:
+    """The plugins of this instance, with versions and hooks; failed ones with their error."""
+    extensions = _runtime(request).extensions
+    return JSON({"items": [plugin.as_json() for plugin in extensions.plugins]})
+
+
 async def list_apps(request: Request) -> Response:
     catalog = _runtime(request).require_catalog()
     apps = []
