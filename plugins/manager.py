@@ -130,7 +130,9 @@ def _named(module_name: str) -> Iterator[Candidate]:
         def fail(exc: Exception = exc) -> Any:
             raise exc
 
-        yield Candidate(module_name, "unknown", source, module_name, fail)
+        name = module_name.rsplit(".", 1)[-1] if builtin else module_name
+        version = _distribution_version("anju") if builtin else "unknown"
+        yield Candidate(name, version, source, module_name, fail)
         return
     listed = getattr(module, "PLUGINS", None)
     if listed is not None:

@@ -127,6 +127,11 @@ def test_the_check_result_is_stored_with_its_inputs_and_a_failure_returns_the_re
     assert moved["check_report"]["reasons"] == ["amount 5000 is above the limit"]
     assert moved["check_report"]["inputs"] == {"amount": 5000}
     assert moved["check_report"]["version"] == "1.2"
+    # enough to re-run the decision: who decided, under which definitions, on which day
+    report = moved["check_report"]
+    assert (report["plugin"], report["definitions_version"]) == ("permit_checks", 1)
+    assert report["plugin_version"] != ""
+    assert (report["today"], report["params"]["amount_limit"]) == ("2026-03-02", 1000)
     failed = [e for e in timeline(world["clerk"], permit["id"]) if e["checks"]]
     assert failed[0]["checks"][0]["level"] == "red"
 
