@@ -28,7 +28,21 @@ EXPRESSION_WORDS = frozenset(
         "checks",
     }
 )  # words the expression language reads itself, so no field may take them
-RESERVED_NAMES = frozenset({"api", "meta", "auth", "studio", "audit", "inbox", "static", "-"})
+RESERVED_NAMES = frozenset(
+    {
+        "api",
+        "meta",
+        "auth",
+        "studio",
+        "audit",
+        "inbox",
+        "static",
+        "plugins",
+        "public",
+        "checks",
+        "-",
+    }
+)
 SYSTEM_COLUMNS = (
     "id",
     "created_at",

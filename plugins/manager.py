@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from types import ModuleType
@@ -18,7 +18,7 @@ from typing import Any
 
 import pluggy
 
-from engine.expressions import Function, builtin_functions
+from engine.expressions import Function, FunctionRegistry, builtin_functions
 from engine.extensions import LIFECYCLE, Extensions, FieldType, FlowAction, Listener, PluginInfo
 from engine.flows.checks import Check
 from engine.settings import Settings
@@ -51,6 +51,7 @@ class Contribution:
     connectors: dict[str, Any] = field(default_factory=dict)
     device_drivers: dict[str, Any] = field(default_factory=dict)
     job_modules: list[str] = field(default_factory=list)
+    listeners: list[Listener] = field(default_factory=list)
 
 
 REGISTRATION: dict[str, tuple[str, type | tuple[type, ...]]] = {
@@ -86,6 +87,7 @@ def build_extensions(settings: Settings) -> Extensions:
         try:
             plugin = candidate.load()
             manager.register(plugin, name=candidate.name)
+            manager.check_pending()  # a misspelt hook (`anju_check`) is an error, not ignored
             contribution = _contribution(manager, candidate.name, settings)
             _merge(extensions, candidate, contribution)
         except Exception as exc:  # a broken plugin must not take the platform down
@@ -93,14 +95,9 @@ def build_extensions(settings: Settings) -> Extensions:
                 manager.unregister(name=candidate.name)
             extensions.plugins.append(_failed(info, f"{type(exc).__name__}: {exc}"))
             continue
-        hooks = _hooks_of(manager, plugin)
         description = (getattr(plugin, "__doc__", None) or "").strip().split("\n")[0]
+        hooks = tuple(sorted(_implementations(manager, candidate.name)))
         extensions.plugins.append(replace(info, hooks=hooks, description=description))
-        for when in LIFECYCLE:
-            if f"anju_{when}" in hooks:
-                function = getattr(plugin, f"anju_{when}")
-                listener = Listener(candidate.name, when, function)
-                extensions.listeners.setdefault(when, []).append(listener)
     return extensions
 
 
@@ -162,15 +159,26 @@ def _distribution_version(name: str) -> str:
         return "unknown"
 
 
-def _contribution(manager: pluggy.PluginManager, name: str, settings: Settings) -> Contribution:
-    """Call each registration hook of plugin `name` alone and check what it returns."""
+def _implementations(manager: pluggy.PluginManager, name: str) -> dict[str, Callable[..., Any]]:
+    """The hook functions plugin `name` implements, by hook (`specname=` respected)."""
     plugin = manager.get_plugin(name)
-    implemented = _hooks_of(manager, plugin)
+    found = {}
+    for caller in manager.get_hookcallers(plugin) or []:
+        for implementation in caller.get_hookimpls():
+            if implementation.plugin_name == name:
+                found[caller.name] = implementation.function
+    return found
+
+
+def _contribution(manager: pluggy.PluginManager, name: str, settings: Settings) -> Contribution:
+    """Call each registration hook of plugin `name` alone and check what it returns; collect
+    its lifecycle listeners."""
+    implemented = _implementations(manager, name)
     contribution = Contribution()
     for hook, (slot, kind) in REGISTRATION.items():
         if hook not in implemented:
             continue
-        returned = getattr(plugin, hook)(settings=settings)
+        returned = implemented[hook](settings=settings)
         if returned is None:
             continue
         target = getattr(contribution, slot)
@@ -186,38 +194,40 @@ def _contribution(manager: pluggy.PluginManager, name: str, settings: Settings) 
                 expected = getattr(kind, "__name__", str(kind))
                 raise TypeError(f"{hook} returned {type(item).__name__}, not {expected}")
             target.append(item)
+    for when in LIFECYCLE:
+        function = implemented.get(f"anju_{when}")
+        if function is not None:
+            contribution.listeners.append(Listener(name, when, function))
     return contribution
 
 
 def _merge(extensions: Extensions, candidate: Candidate, contribution: Contribution) -> None:
-    """Add a plugin's contribution, or nothing if any name is taken already."""
+    """Add a plugin's contribution whole, or nothing if any of its names is taken (by another
+    plugin, by the platform, or twice by itself)."""
     name = candidate.name
-    taken = [
-        f"field type {t.name!r}"
-        for t in contribution.field_types
-        if t.name in extensions.field_types
-    ]
-    taken += [f"check {c.name!r}" for c in contribution.checks if c.name in extensions.checks]
-    taken += [f"action {a.name!r}" for a in contribution.actions if a.name in extensions.actions]
-    taken += [
-        f"function {f.name!r}" for f in contribution.functions if extensions.functions.get(f.name)
-    ]
-    if taken:
-        raise ValueError(f"already registered: {', '.join(taken)}")
+    functions = FunctionRegistry(extensions.functions)
+    for function in contribution.functions:
+        functions.register(function)  # raises on a taken or reserved name: nothing merged yet
+    _unique("field type", [t.name for t in contribution.field_types], extensions.field_types)
+    _unique("check", [c.name for c in contribution.checks], extensions.checks)
+    _unique("action", [a.name for a in contribution.actions], extensions.actions)
+    extensions.functions = functions
     for field_type in contribution.field_types:
         extensions.field_types[field_type.name] = replace(field_type, plugin=name)
-    for function in contribution.functions:
-        extensions.functions.register(function)
     for check in contribution.checks:
         stamped = replace(check, plugin=name, plugin_version=candidate.version)
         extensions.checks[check.name] = stamped
     for action in contribution.actions:
         extensions.actions[action.name] = replace(action, plugin=name)
+    for listener in contribution.listeners:
+        extensions.listeners.setdefault(listener.when, []).append(listener)
     extensions.routes.extend(contribution.routes)
     extensions.connectors.update(contribution.connectors)
     extensions.device_drivers.update(contribution.device_drivers)
     extensions.job_modules.extend(contribution.job_modules)
 
 
-def _hooks_of(manager: pluggy.PluginManager, plugin: Any) -> tuple[str, ...]:
-    return tuple(sorted(caller.name for caller in manager.get_hookcallers(plugin) or []))
+def _unique(kind: str, names: list[str], taken: Mapping[str, Any]) -> None:
+    clashes = sorted({n for n in names if n in taken or names.count(n) > 1})
+    if clashes:
+        raise ValueError(f"already registered: {', '.join(f'{kind} {n!r}' for n in clashes)}")

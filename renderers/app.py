@@ -113,14 +113,18 @@ def auth_routes() -> list[BaseRoute]:
     ]
 
 
+PLUGIN_PREFIXES = ("/api/plugins/", "/public/")
+
+
 def plugin_routes(runtime: Runtime) -> list[BaseRoute]:
-    """The routes plugins add (`anju_routes`); one whose path the platform serves is refused."""
-    taken = {getattr(route, "path", None) for route in routes()}
+    """The routes plugins add (`anju_routes`), under `/api/plugins/` (login required) or
+    `/public/` (open to anyone); a route elsewhere could shadow an app's entities or the
+    platform's own paths, and is not mounted."""
     added = []
     for route in runtime.extensions.routes:
-        path = getattr(route, "path", None)
-        if path in taken:
-            log.error("a plugin route %s clashes with the platform's own; not mounted", path)
+        path = str(getattr(route, "path", ""))
+        if not path.startswith(PLUGIN_PREFIXES):
+            log.error("a plugin route %s is outside /api/plugins/ and /public/; not mounted", path)
             continue
         added.append(route)
     return added

@@ -397,6 +397,17 @@ def _system_paths() -> dict[str, Any]:
             "get": op("The audit chain's head, for anchoring", "auditHead", tags=["audit"])
         },
         "/api/meta/apps": {"get": op("Apps and their entities", "listApps")},
+        "/api/meta/plugins": {
+            "get": op("Plugins: name, version, source, status, hooks", "listPlugins")
+        },
+        "/api/checks/rerun": {
+            "post": op(
+                "Judge a stored check decision again: {same, stored, now, notes}",
+                "rerunCheck",
+                requestBody=body,
+                tags=["flows"],
+            )
+        },
         "/api/meta/versions": {"get": op("Published versions", "listVersions")},
         "/api/meta/versions/{version}": {
             "get": op(
