@@ -39,7 +39,7 @@ def put_definition(
     submitted = Document(*key, file, source)
     with runtime.engine.begin() as conn:
         contents = draft_contents(conn, runtime.catalog())
-        content = _checked(contents, key, submitted)
+        content = _checked(runtime, contents, key, submitted)
         store.put_draft(conn, key, content, author)
     return content
 
@@ -52,17 +52,21 @@ def remove_definition(runtime: Runtime, key: Key, author: str) -> None:
             raise NotFound(f"no definition {'/'.join(key)}")
         removed = [k for k in contents if k == key or (key[1] == "app" and k[0] == key[0])]
         remaining = {k: v for k, v in contents.items() if k not in removed}
-        _checked(remaining, None, None)
+        _checked(runtime, remaining, None, None)
         for gone in removed:
             store.put_draft(conn, gone, None, author)
 
 
-def _checked(contents: Contents, key: Key | None, submitted: Document | None) -> dict[str, Any]:
+def _checked(
+    runtime: Runtime, contents: Contents, key: Key | None, submitted: Document | None
+) -> dict[str, Any]:
+    """The draft checked as a whole, with the functions and field types plugins add."""
     documents = [document_from_content(*k, c) for k, c in contents.items() if k != key]
     if submitted is not None:
         documents.append(submitted)
     try:
-        definitions = load_definitions(documents)
+        extensions = runtime.extensions
+        definitions = load_definitions(documents, extensions.functions, extensions.field_types)
     except DefinitionsInvalid as exc:
         raise invalid_definitions(exc) from None
     return definitions.contents[key] if key else {}

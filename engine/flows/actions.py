@@ -67,7 +67,13 @@ def _set(move: Move, path: Path, action: SetAction) -> None:
 
 
 def fit_value(move: Move, name: str, value: Any) -> Any:
+    """A value for field `name`, checked against its type; None clears an optional field."""
     spec = move.entity.fields[name]
+    if value is None:
+        if spec.required:
+            message = "a flow action cleared a required field"
+            raise ValidationFailed(message, [field_error(name, "is required")])
+        return None
     try:
         return TypeAdapter(field_annotation(spec)).validate_python(value)
     except ValidationError as exc:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter, ValidationError
 
 from engine.catalog import CompiledEntity
 from engine.database import write_transaction
@@ -32,7 +33,7 @@ from engine.records.orgs import org_for_new, org_of
 from engine.records.presenting import present
 from engine.records.reading import fetch_in_scope
 from engine.records.sealing import blind_filter, seal, unseal
-from engine.validation import validate_input
+from engine.validation import field_annotation, validate_input
 from metamodel.fields import FileField
 
 SQLITE_EXACT_DIGITS = 15
@@ -83,7 +84,9 @@ def insert_record(
     system = new_row_stamp(entity, principal)
     env = environment(conn, entity, principal)
     apply_defaults(entity, values, sent, env)
+    before_hooks = dict(values)
     fire("before_save", RecordEvent(conn, entity, "create", principal, values, language=language))
+    recheck(entity, before_hooks, values)
     apply_computed(entity, values, env)
     check_rules(entity, values, env, language)
     check_storable(conn, entity, values)
@@ -103,6 +106,30 @@ def insert_record(
     written = {"id": record_id, **values}
     fire("after_save", RecordEvent(conn, entity, "create", principal, written, None, record_id))
     return record_id
+
+
+def recheck(entity: CompiledEntity, before: dict[str, Any], values: dict[str, Any]) -> None:
+    """Values a plugin's `anju_before_save` changed must still fit their fields."""
+    errors = []
+    for name in entity.input_fields:
+        value = values.get(name)
+        if value == before.get(name):
+            continue
+        spec = entity.fields[name]
+        if value is None:
+            if spec.required:
+                errors.append(field_error(name, "is required (a plugin cleared it)"))
+            continue
+        try:
+            values[name] = TypeAdapter(field_annotation(spec)).validate_python(value)
+        except ValidationError as exc:
+            errors.append(
+                field_error(
+                    name, f"a plugin set a value that does not fit: {exc.errors()[0]['msg']}"
+                )
+            )
+    if errors:
+        raise ValidationFailed("a plugin changed the record into one that is not valid", errors)
 
 
 OUT_OF_SCOPE = "the record would lie outside the records your roles may change"
@@ -157,7 +184,9 @@ def update_record(
             record = {**current, **changes}
             env = environment(conn, entity, principal)
             event = RecordEvent(conn, entity, "update", principal, record, current, record_id)
+            before_hooks = dict(record)
             fire("before_save", event)
+            recheck(entity, before_hooks, record)
             changes |= {
                 n: record[n] for n in entity.input_fields if record.get(n) != current.get(n)
             }

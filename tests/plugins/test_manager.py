@@ -318,6 +318,8 @@ LIFECYCLE_PLUGIN = """
         if event.values.get("name") == "forbidden":
             problem = field_error("name", "this name is reserved")
             raise ValidationFailed("the building is not valid", [problem])
+        if event.values.get("name") == "stretch":
+            event.values["code"] = "长" * 30  # the field holds 20 characters
 
     @hookimpl
     def anju_after_save(event):
@@ -365,6 +367,15 @@ def test_a_before_save_hook_refuses_with_the_field(with_rules: TestClient) -> No
         {"path": "name", "message": "this name is reserved"}
     ]
     assert buildings_named(with_rules, "forbidden") == 0
+
+
+def test_a_value_a_before_save_hook_sets_is_checked_like_input(with_rules: TestClient) -> None:
+    refused = with_rules.post("/api/estate/building", json={"name": "stretch", "code": "s-1"})
+
+    assert refused.status_code == 422
+    [detail] = refused.json()["error"]["details"]
+    assert detail["path"] == "code" and "does not fit" in detail["message"]
+    assert buildings_named(with_rules, "stretch") == 0
 
 
 def test_a_hook_that_raises_fails_the_write_with_a_json_500_naming_the_plugin(
