@@ -88,24 +88,29 @@ def writes(folder: Path, records: int, **settings: Any) -> float:
         assert entity is not None
         started = time.perf_counter()
         for number in range(records):
-            create_record(runtime.engine, entity, {"title": f"note {number}", "amount": number}, SYSTEM)
+            create_record(
+                runtime.engine, entity, {"title": f"note {number}", "amount": number}, SYSTEM
+            )
         return records / (time.perf_counter() - started)
     finally:
         runtime.dispose()
 
 
-def lottery(participants: int, units: int) -> dict[str, Any] | None:
-    try:
-        from plugins.builtin import lottery as draws
-    except ImportError:
-        return None
-    people = [{"id": number, "group": None} for number in range(1, participants + 1)]
-    seed = "5f" * 32
+def lottery(participants: int, units: int) -> dict[str, Any]:
+    from plugins.builtin.lottery import draw as draws
+
+    groups = ["disabled", "elderly", "hardship"]
+    people = [
+        {"id": number, "groups": [groups[number % 7]] if number % 7 < 3 else []}
+        for number in range(1, participants + 1)
+    ]
+    seed = draws.new_seed()
     started = time.perf_counter()
-    result = draws.draw(seed, people, [], units)
+    result = draws.draw(seed, people, groups, units, "one_of_two")
     drawn = time.perf_counter() - started
+    digest = draws.participant_digest(people)
     started = time.perf_counter()
-    report = draws.verify(seed, draws.seed_hash(seed), people, draws.digest(people), result)
+    report = draws.verify(seed, draws.seed_hash(seed), people, digest, result.model_dump())
     verified = time.perf_counter() - started
     shuffled = list(people)
     started = time.perf_counter()
@@ -117,7 +122,7 @@ def lottery(participants: int, units: int) -> dict[str, Any] | None:
         "draw_ms": round(drawn * 1000, 1),
         "verify_ms": round(verified * 1000, 1),
         "shuffle_floor_ms": round(floor * 1000, 1),
-        "verified": bool(getattr(report, "matches", report)),
+        "verified": report["verified"],
     }
 
 
@@ -133,9 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.path.insert(0, str(root))
         loaded = loading(Settings(data_dir=root / "load"))
         bare = writes(root / "bare", args.records, plugin_loader="")
-        hooked = writes(
-            root / "hooked", args.records, plugins=["plugins.builtin", "noop_listener"]
-        )
+        hooked = writes(root / "hooked", args.records, plugins=["plugins.builtin", "noop_listener"])
     results = {
         "loading": loaded,
         "writes": {

@@ -23,7 +23,7 @@ from metamodel import store
 from metamodel.definitions import Definitions, Key
 from metamodel.diff import DefinitionChange, diff_contents
 from metamodel.errors import DefinitionsInvalid
-from metamodel.loader import document_from_content
+from metamodel.loader import FieldTypes, document_from_content
 
 Contents = dict[Key, dict[str, Any]]
 
@@ -55,13 +55,26 @@ class PublishResult:
 
 
 def definitions_from_contents(
-    contents: Contents, functions: FunctionRegistry | None = None
+    contents: Contents,
+    functions: FunctionRegistry | None = None,
+    field_types: FieldTypes | None = None,
 ) -> Definitions:
+    """Stored or submitted definitions, checked (`load_definitions`); a 422 lists the errors.
+
+    Without `field_types` (None), contents checked when they were published are read back
+    without checking plugin types, and plugin fields stay unbound: their values are refused.
+    Wherever the definitions are served, pass the instance's (`plugin_field_types`).
+    """
     documents = [document_from_content(*key, content) for key, content in contents.items()]
     try:
-        return load_definitions(documents, functions)
+        return load_definitions(documents, functions, field_types)
     except DefinitionsInvalid as exc:
         raise invalid_definitions(exc) from None
+
+
+def plugin_field_types(options: CatalogOptions) -> FieldTypes:
+    """The field types plugins registered for an app instance; none without extensions."""
+    return options.extensions.field_types if options.extensions is not None else {}
 
 
 def invalid_definitions(exc: DefinitionsInvalid) -> ValidationFailed:
@@ -76,7 +89,9 @@ def plan(
     options: CatalogOptions | None = None,
 ) -> Plan:
     options = options or (base.options if base else CatalogOptions())
-    definitions = definitions_from_contents(contents, options.functions)
+    definitions = definitions_from_contents(
+        contents, options.functions, plugin_field_types(options)
+    )
     version = (base.version if base else 0) + 1
     catalog = compile_catalog(version, definitions, options)
     published = base.definitions.contents if base else {}

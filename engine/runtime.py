@@ -116,7 +116,8 @@ class Runtime:
     def load_catalog(self, version: int) -> Catalog:
         with self.engine.connect() as conn:
             contents = store.read_contents(conn, version)
-        definitions = definitions_from_contents(contents, self.options.functions)
+        field_types = self.extensions.field_types
+        definitions = definitions_from_contents(contents, self.options.functions, field_types)
         return compile_catalog(version, definitions, self.options)
 
     def publish_contents(
@@ -145,7 +146,8 @@ class Runtime:
         """The definitions in `apps_config/`, checked; errors name file, line and path."""
         try:
             folder = read_folder(self.settings.apps_config)
-            return load_definitions(folder, self.options.functions).contents
+            field_types = self.extensions.field_types
+            return load_definitions(folder, self.options.functions, field_types).contents
         except DefinitionsInvalid as exc:
             raise invalid_definitions(exc) from exc
 

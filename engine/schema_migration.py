@@ -24,7 +24,7 @@ from engine.protection import Protector, field_place
 from engine.protection.blind_index import normalise
 from engine.protection.plaintext import to_text
 from engine.tables import blind_index_column, column_type, storage_signature
-from engine.values import ConversionError, convert
+from engine.values import ConversionError, convert, value_kind
 from metamodel.fields import FieldDefinition
 
 BATCH = 5_000
@@ -71,17 +71,17 @@ class ValueConversion:
 
     @property
     def encrypts(self) -> bool:
-        return self.new.sensitive and not self.old.sensitive
+        return bool(self.new.sensitive and not self.old.sensitive)
 
     @property
     def decrypts(self) -> bool:
-        return self.old.sensitive and not self.new.sensitive
+        return bool(self.old.sensitive and not self.new.sensitive)
 
     def plain(self, raw: Any) -> Any:
         """A stored value of the old field, decrypted if it was sensitive (DecryptionFailed)."""
         if self.old.sensitive and raw is not None:
             assert self.protector is not None
-            return self.protector.unseal(self.place, self.old.type, raw)
+            return self.protector.unseal(self.place, value_kind(self.old), raw)
         return raw
 
     def value(self, raw: Any) -> Any:

@@ -9,7 +9,13 @@ import sqlalchemy as sa
 
 from engine.types import BigId, ExactDecimal, UTCDateTime
 from metamodel.definitions import Definitions
-from metamodel.fields import DecimalField, FieldDefinition, ReferenceField, StringField
+from metamodel.fields import (
+    DecimalField,
+    FieldDefinition,
+    PluginField,
+    ReferenceField,
+    StringField,
+)
 from metamodel.models import Entity
 
 MAX_IDENTIFIER = 63
@@ -31,6 +37,8 @@ def column_type(spec: FieldDefinition) -> sa.types.TypeEngine:  # type: ignore[t
     """The storage type of a field; enums are strings so adding an option needs no DDL."""
     if spec.sensitive:
         return sa.Text()  # ciphertext, see engine/protection
+    if isinstance(spec, PluginField):  # text of the plugin type's length; unbound: any
+        return sa.String(spec.max_length) if spec.max_length is not None else sa.Text()
     match spec.type:
         case "string":
             assert isinstance(spec, StringField)

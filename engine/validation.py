@@ -15,14 +15,18 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic.json_schema import JsonDict
+from pydantic_core import PydanticCustomError
 
 from engine.errors import ValidationFailed, field_error
+from engine.values import ConversionError, normalized
 from metamodel.fields import (
     DateField,
     DecimalField,
     EnumField,
     FieldDefinition,
     IntegerField,
+    PluginField,
     StringField,
     TextField,
 )
@@ -76,6 +80,11 @@ def field_annotation(spec: FieldDefinition) -> Any:
             return Annotated[Decimal, limits]
         case DateField():
             return Annotated[date, Field(ge=spec.min, le=spec.max, **meta)]
+        case PluginField():
+            meta["description"] = meta["description"] or _type_description(spec)
+            schema: JsonDict = {"format": spec.type}
+            checked = AfterValidator(_normalizer(spec))
+            return Annotated[str, checked, Field(json_schema_extra=schema, **meta)]
         case EnumField():
             return Annotated[Literal[tuple(o.value for o in spec.options)], Field(**meta)]
     simple: dict[str, Any] = {
@@ -86,6 +95,23 @@ def field_annotation(spec: FieldDefinition) -> Any:
         "file": Annotated[str, Field(pattern=FILE_ID, **meta)],
     }
     return simple[spec.type]
+
+
+def _normalizer(spec: PluginField) -> Any:
+    """The after-validator of a plugin field: the value as its type stores it, or a 422 with
+    the plugin's own message."""
+
+    def normalize(text: str) -> str:
+        try:
+            return normalized(spec, text)
+        except ConversionError as exc:
+            raise PydanticCustomError("field_type", "{reason}", {"reason": str(exc)}) from None
+
+    return normalize
+
+
+def _type_description(spec: PluginField) -> str | None:
+    return (spec.field_type.description or None) if spec.field_type is not None else None
 
 
 def build_input_models(app: str, entity: Entity) -> tuple[type[RecordInput], type[RecordInput]]:

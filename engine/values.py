@@ -15,6 +15,7 @@ from metamodel.fields import (
     DecimalField,
     EnumField,
     FieldDefinition,
+    PluginField,
     StringField,
 )
 
@@ -30,13 +31,19 @@ def convert(spec: FieldDefinition, value: Any) -> Any:
     """`value` (text, JSON or a Python value of another type) as the field's Python type."""
     if value is None or value == "":
         return None
-    converter = _CONVERTERS[spec.type]
+    kind = value_kind(spec)
+    converter: Any = _plugin if isinstance(spec, PluginField) else _CONVERTERS[kind]
     try:
         return converter(spec, value)
     except (ValueError, TypeError, InvalidOperation, ArithmeticError) as exc:
         if isinstance(exc, ConversionError):
             raise
-        raise ConversionError(f"expected {_EXPECTED[spec.type]}, got {value!r}") from None
+        raise ConversionError(f"expected {_EXPECTED[kind]}, got {value!r}") from None
+
+
+def value_kind(spec: FieldDefinition) -> str:
+    """The built-in type whose values a field holds: its own, or `string` for a plugin's."""
+    return "string" if isinstance(spec, PluginField) else spec.type
 
 
 def convert_system(column: str, value: Any) -> Any:
@@ -58,6 +65,22 @@ def _string(spec: Any, value: Any) -> str:
     if isinstance(spec, StringField) and len(text) > spec.max_length:
         raise ConversionError(f"longer than {spec.max_length} characters")
     return text
+
+
+def normalized(spec: PluginField, text: str) -> str:
+    """A plugin field's value as its type stores it; ConversionError with the plugin's own
+    reason (`身份证号码校验位错误（check digit wrong）`) if it is not one."""
+    try:
+        normal = spec.normalize(text)
+    except ValueError as exc:
+        raise ConversionError(str(exc)) from None
+    if spec.max_length is not None and len(normal) > spec.max_length:
+        raise ConversionError(f"longer than {spec.max_length} characters")
+    return normal
+
+
+def _plugin(spec: PluginField, value: Any) -> str:
+    return normalized(spec, _string(None, value))
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

@@ -1,12 +1,27 @@
-"""Field definitions: one model per field type, told apart by `type`."""
+"""Field definitions: one model per field type, told apart by `type`.
+
+Besides the built-in types, a field may have a type a plugin registers (`type: id_number`):
+a `PluginField`, text that the plugin normalises and checks. The metamodel knows such a type
+only by its name until the loader binds the field to it (`PluginField.bound`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Protocol, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    Tag,
+    model_validator,
+)
 
 from metamodel.labels import Labels
 
@@ -134,23 +149,6 @@ class FileField(FieldBase):
     max_size: int = Field(default=20 * 1024 * 1024, ge=1)
 
 
-FieldDefinition = Annotated[
-    Union[
-        StringField,
-        TextField,
-        IntegerField,
-        DecimalField,
-        BooleanField,
-        DateField,
-        DateTimeField,
-        EnumField,
-        ReferenceField,
-        JsonField,
-        FileField,
-    ],
-    Field(discriminator="type"),
-]
-
 FIELD_TYPES = (
     "string",
     "text",
@@ -164,3 +162,113 @@ FIELD_TYPES = (
     "json",
     "file",
 )
+"""The built-in field types; any other well-formed name is a plugin's (`PluginField`)."""
+
+PLUGIN = "plugin"  # the tag of `PluginField` in the union of field models
+
+
+class PluginFieldType(Protocol):
+    """What the metamodel reads of a field type a plugin registers; the engine's
+    `engine.extensions.FieldType` is one."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def max_length(self) -> int: ...
+
+    @property
+    def normalize(self) -> Callable[[str], str]: ...
+
+    @property
+    def mask(self) -> str | None: ...
+
+    @property
+    def sensitive(self) -> bool: ...
+
+    @property
+    def description(self) -> str: ...
+
+
+PluginTypeName = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN,
+        max_length=40,
+        json_schema_extra={"not": {"enum": list(FIELD_TYPES)}},
+    ),
+]
+
+
+class PluginField(FieldBase):
+    """A field of a type a plugin adds, such as `type: id_number`: text the plugin checks and
+    stores in its own form. Left out, `sensitive` and `mask` are as the type says."""
+
+    # The loader binds the field to its registered type (`bound`): `sensitive` and `mask` then
+    # hold what applies, so whoever reads them sees the type's defaults, while the canonical
+    # form keeps what the definition wrote (hence None, not False, for "not said").
+    type: PluginTypeName
+    default: str | None = None
+    sensitive: bool | None = None  # type: ignore[assignment]  # widened: None is "as the type"
+    _field_type: PluginFieldType | None = PrivateAttr(default=None)
+
+    @property
+    def field_type(self) -> PluginFieldType | None:
+        """The registered type this field is bound to; None until the loader binds it."""
+        return self._field_type
+
+    @property
+    def max_length(self) -> int | None:
+        return self._field_type.max_length if self._field_type is not None else None
+
+    def normalize(self, text: str) -> str:
+        """The stored form of `text`; ValueError, with a message for the user, if invalid."""
+        if self._field_type is None:
+            raise ValueError(f"field type {self.type!r} is not registered: is its plugin loaded?")
+        return self._field_type.normalize(text)
+
+    def bound(self, field_type: PluginFieldType) -> PluginField:
+        """This field bound to its type: `sensitive` and `mask` as the type says, unless the
+        definition sets them."""
+        sensitive = field_type.sensitive if self.sensitive is None else self.sensitive
+        found = self.model_copy(
+            update={"sensitive": sensitive, "mask": self.mask or field_type.mask}
+        )
+        found._field_type = field_type
+        return found
+
+    def as_string_field(self) -> StringField:
+        """The field as the metamodel's own checks see it: a string of the type's length."""
+        values = self.model_dump(exclude={"type", "default", "sensitive"})
+        return StringField.model_construct(
+            type="string",
+            max_length=self.max_length or StringField.model_fields["max_length"].default,
+            default=self.default,
+            sensitive=bool(self.sensitive),
+            **values,
+        )
+
+
+def _field_tag(value: Any) -> str:
+    """A built-in type names its own model; any other type is a plugin's."""
+    type_name = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return type_name if isinstance(type_name, str) and type_name in FIELD_TYPES else PLUGIN
+
+
+FieldDefinition = Annotated[
+    Union[
+        Annotated[StringField, Tag("string")],
+        Annotated[TextField, Tag("text")],
+        Annotated[IntegerField, Tag("integer")],
+        Annotated[DecimalField, Tag("decimal")],
+        Annotated[BooleanField, Tag("boolean")],
+        Annotated[DateField, Tag("date")],
+        Annotated[DateTimeField, Tag("datetime")],
+        Annotated[EnumField, Tag("enum")],
+        Annotated[ReferenceField, Tag("reference")],
+        Annotated[JsonField, Tag("json")],
+        Annotated[FileField, Tag("file")],
+        Annotated[PluginField, Tag(PLUGIN)],
+    ],
+    Discriminator(_field_tag),
+]

@@ -6,10 +6,12 @@ configurator everything to fix, each error with file, line and path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
@@ -19,7 +21,7 @@ from metamodel.canonical import canonical
 from metamodel.checks import check_definitions
 from metamodel.definitions import AppDefinitions, Definitions, Key
 from metamodel.errors import DefinitionError, DefinitionsInvalid, join_path
-from metamodel.fields import FIELD_TYPES
+from metamodel.fields import FIELD_TYPES, NAME_PATTERN, PLUGIN, PluginField, PluginFieldType
 from metamodel.flows import Flow
 from metamodel.kinds import KIND_FOLDERS, KIND_MODELS
 from metamodel.models import App, Calendar, Entity, Form, Roles
@@ -29,6 +31,8 @@ from metamodel.templates import Template
 SUFFIXES = (".yaml", ".yml", ".json")
 Report = Callable[[Key, tuple[Any, ...], str], DefinitionError]
 ExtraCheck = Callable[[Definitions, Report], list[DefinitionError]]
+FieldTypes = Mapping[str, PluginFieldType]
+NO_PLUGIN_TYPES: FieldTypes = MappingProxyType({})
 
 
 @dataclass
@@ -109,15 +113,24 @@ def document_from_content(app: str, kind: str, name: str, content: Any, lines=No
     )
 
 
-def build_definitions(documents: list[Document], checks: Sequence[ExtraCheck] = ()) -> Definitions:
+def build_definitions(
+    documents: list[Document],
+    checks: Sequence[ExtraCheck] = (),
+    field_types: FieldTypes | None = NO_PLUGIN_TYPES,
+) -> Definitions:
     """Check documents through every stage and return them parsed and canonical.
 
     `checks` run after the metamodel's own, for what only the engine can judge (expressions).
+    `field_types` are the types plugins registered (none by default): a field of any other
+    type is an error, and each plugin field is bound to its type. None, for tools that read
+    definitions without an app instance, checks no plugin type and binds none (such fields
+    then refuse every value).
     """
     errors: list[DefinitionError] = []
     models: dict[Key, BaseModel] = {}
+    plugin_types = None if field_types is None else tuple(sorted(field_types))
     for doc in documents:
-        model = _validate(doc, errors)
+        model = _validate(doc, errors, plugin_types)
         if model is not None:
             if doc.kind == "app":
                 doc.name = doc.app
@@ -133,7 +146,10 @@ def build_definitions(documents: list[Document], checks: Sequence[ExtraCheck] = 
         def report(key: Key, path: tuple[Any, ...], message: str) -> DefinitionError:
             return by_key[key].error(path, message)
 
-        errors.extend(check_definitions(definitions, report))
+        if field_types is not None:
+            _bind_plugin_fields(definitions, field_types)
+            errors.extend(_plugin_default_problems(definitions, report))
+        errors.extend(check_definitions(_as_checked(definitions), report))
         for extra in checks if not errors else ():
             errors.extend(extra(definitions, report))
     if errors:
@@ -141,7 +157,9 @@ def build_definitions(documents: list[Document], checks: Sequence[ExtraCheck] = 
     return definitions
 
 
-def _validate(doc: Document, errors: list[DefinitionError]) -> BaseModel | None:
+def _validate(
+    doc: Document, errors: list[DefinitionError], plugin_types: Sequence[str] | None
+) -> BaseModel | None:
     data = doc.source.data
     if not isinstance(data, dict):
         errors.append(doc.error((), "expected a mapping of keys to values"))
@@ -162,17 +180,112 @@ def _validate(doc: Document, errors: list[DefinitionError]) -> BaseModel | None:
                 doc.error(("name",), f"name {data['name']!r} differs from the folder {doc.app!r}")
             )
             return None
-    schema_errors = [doc.error(path, message) for path, message in _schema_errors(doc.kind, data)]
-    if schema_errors:
-        errors.extend(schema_errors)
+    found = _schema_errors(doc.kind, data, plugin_types)
+    if doc.kind == "entity":  # a well-formed type no plugin adds passes the schema
+        found = list(dict.fromkeys(found + _unknown_plugin_types(data, plugin_types)))
+    if found:
+        errors.extend(doc.error(path, message) for path, message in found)
         return None
     try:
         return KIND_MODELS[doc.kind].model_validate(data)
     except ValidationError as exc:
-        errors.extend(
-            doc.error(tuple(p for p in e["loc"] if p != "[key]"), e["msg"]) for e in exc.errors()
-        )
+        errors.extend(doc.error(_model_path(e["loc"]), e["msg"]) for e in exc.errors())
         return None
+
+
+def _unknown_plugin_types(
+    data: dict[str, Any], plugin_types: Sequence[str] | None
+) -> list[tuple[tuple[Any, ...], str]]:
+    """The fields of an entity whose type is neither built in nor added by a plugin."""
+    fields = data.get("fields")
+    if plugin_types is None or not isinstance(fields, dict):
+        return []
+    return [
+        (("fields", name, "type"), unknown_type_message(spec["type"], plugin_types))
+        for name, spec in fields.items()
+        if isinstance(spec, dict)
+        and isinstance(spec.get("type"), str)
+        and spec["type"] not in (*FIELD_TYPES, *plugin_types)
+    ]
+
+
+def _model_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A pydantic error location as a definition path: without `[key]`, nor the tag of the
+    field model the union chose (`fields.rent.decimal.scale` is `fields.rent.scale`)."""
+    parts = [p for p in loc if p != "[key]"]
+    if len(parts) > 2 and parts[0] == "fields" and parts[2] in (*FIELD_TYPES, PLUGIN):
+        del parts[2]
+    return tuple(parts)
+
+
+def unknown_type_message(type_name: Any, plugin_types: Sequence[str] | None) -> str:
+    """`unknown field type 'x'; expected one of string, …, or a type a plugin adds: …`."""
+    expected = f"unknown field type {type_name!r}; expected one of {', '.join(FIELD_TYPES)}"
+    if plugin_types is None:
+        return f"{expected}, or a type a plugin adds"
+    if not plugin_types:
+        return f"{expected} (no loaded plugin adds field types)"
+    return f"{expected}, or a type a loaded plugin adds: {', '.join(plugin_types)}"
+
+
+def _is_plugin_type(type_name: Any, plugin_types: Sequence[str] | None) -> bool:
+    """Whether `type_name` names a plugin's type (any well-formed name when they are unknown)."""
+    if not isinstance(type_name, str) or type_name in FIELD_TYPES:
+        return False
+    if plugin_types is not None:
+        return type_name in plugin_types
+    return len(type_name) <= 40 and re.fullmatch(NAME_PATTERN, type_name) is not None
+
+
+def _bind_plugin_fields(definitions: Definitions, field_types: FieldTypes) -> None:
+    """Bind every plugin field to its registered type (`PluginField.bound`); names are
+    checked already."""
+    for bundle in definitions.apps.values():
+        for name, entity in bundle.entities.items():
+            fields = {
+                field_name: spec.bound(field_types[spec.type])
+                if isinstance(spec, PluginField)
+                else spec
+                for field_name, spec in entity.fields.items()
+            }
+            if fields != entity.fields:
+                bundle.entities[name] = entity.model_copy(update={"fields": fields})
+
+
+def _plugin_default_problems(definitions: Definitions, report: Report) -> list[DefinitionError]:
+    """A plugin field's default must be a valid value, written as the type stores it."""
+    errors = []
+    for app_name, entity in definitions.entities():
+        for name, spec in entity.fields.items():
+            if not isinstance(spec, PluginField) or spec.default is None:
+                continue
+            try:
+                stored = spec.normalize(spec.default)
+            except ValueError as exc:
+                problem = str(exc)
+            else:
+                if stored == spec.default:
+                    continue
+                problem = f"write it as it is stored: {stored!r}"
+            key, path = (app_name, "entity", entity.name), ("fields", name, "default")
+            errors.append(report(key, path, problem))
+    return errors
+
+
+def _as_checked(definitions: Definitions) -> Definitions:
+    """The definitions as the metamodel's checks see them: plugin fields as string fields
+    (`PluginField.as_string_field`), which is how the engine stores and searches them."""
+    apps = {}
+    for app_name, bundle in definitions.apps.items():
+        entities = {}
+        for name, entity in bundle.entities.items():
+            fields = {
+                field_name: spec.as_string_field() if isinstance(spec, PluginField) else spec
+                for field_name, spec in entity.fields.items()
+            }
+            entities[name] = entity.model_copy(update={"fields": fields})
+        apps[app_name] = replace(bundle, entities=entities)
+    return Definitions(apps=apps, contents=definitions.contents)
 
 
 @cache
@@ -188,17 +301,24 @@ def _validator(kind: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json_schema(kind))
 
 
-def _schema_errors(kind: str, data: Any) -> list[tuple[tuple[Any, ...], str]]:
+def _schema_errors(
+    kind: str, data: Any, plugin_types: Sequence[str] | None = None
+) -> list[tuple[tuple[Any, ...], str]]:
     """Structural errors as (path, message), most specific first."""
     root = json_schema(kind)
-    found = [leaf for error in _validator(kind).iter_errors(data) for leaf in _narrow(error, root)]
+    found = [
+        leaf
+        for error in _validator(kind).iter_errors(data)
+        for leaf in _narrow(error, root, plugin_types)
+    ]
     return sorted(found, key=lambda found: [str(p) for p in found[0]])
 
 
 def _narrow(
-    error: jsonschema.ValidationError, root: dict[str, Any]
+    error: jsonschema.ValidationError, root: dict[str, Any], plugin_types: Sequence[str] | None
 ) -> list[tuple[tuple[Any, ...], str]]:
-    """For a field (a `oneOf` by `type`), report the errors of the branch its type selects."""
+    """For a field (a `oneOf` by `type`), report the errors of the branch its type selects:
+    its own, or a plugin field's for a type a plugin adds."""
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
@@ -210,25 +330,28 @@ def _narrow(
     instance = error.instance
     branches = {_branch_type(branch, root): n for n, branch in enumerate(error.validator_value)}
     if isinstance(instance, dict) and None not in branches:
-        if instance.get("type") not in branches:
-            return [
-                (
-                    path + ("type",),
-                    f"unknown field type {instance.get('type')!r}; "
-                    f"expected one of {', '.join(FIELD_TYPES)}",
-                )
-            ]
-        chosen = [e for e in error.context if e.schema_path[0] == branches[instance["type"]]]
-        return [leaf for e in chosen for leaf in _narrow(e, root)]
+        type_name = instance.get("type")
+        if type_name in FIELD_TYPES and type_name in branches:
+            selected = branches[type_name]
+        elif PLUGIN in branches and _is_plugin_type(type_name, plugin_types):
+            selected = branches[PLUGIN]
+        else:
+            return [(path + ("type",), unknown_type_message(type_name, plugin_types))]
+        chosen = [e for e in error.context if e.schema_path[0] == selected]
+        return [leaf for e in chosen for leaf in _narrow(e, root, plugin_types)]
     best = jsonschema.exceptions.best_match(error.context)
-    return _narrow(best, root) if best is not None else [(path, _schema_message(error))]
+    if best is None:
+        return [(path, _schema_message(error))]
+    return _narrow(best, root, plugin_types)
 
 
 def _branch_type(branch: dict[str, Any], root: dict[str, Any]) -> Any:
+    """The `type` a branch of a union stands for; `PLUGIN` for the plugin field's branch."""
     ref = branch.get("$ref")
     if ref:
         branch = root.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {})
-    return branch.get("properties", {}).get("type", {}).get("const")
+    type_schema = branch.get("properties", {}).get("type", {})
+    return PLUGIN if "not" in type_schema else type_schema.get("const")
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:

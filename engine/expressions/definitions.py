@@ -35,7 +35,7 @@ from engine.expressions.types import assignment_problem, described
 from metamodel.definitions import Definitions, Key
 from metamodel.errors import DefinitionError
 from metamodel.fields import FieldDefinition
-from metamodel.loader import Document, build_definitions
+from metamodel.loader import NO_PLUGIN_TYPES, Document, FieldTypes, build_definitions
 from metamodel.models import SCOPE_WORDS, Calendar, Entity, Form, Rule
 
 Problem = tuple[Key, tuple[Any, ...], ExpressionError | str]
@@ -248,7 +248,14 @@ class _Compiler:
 
 
 def load_definitions(
-    documents: list[Document], functions: FunctionRegistry | None = None
+    documents: list[Document],
+    functions: FunctionRegistry | None = None,
+    field_types: FieldTypes | None = NO_PLUGIN_TYPES,
 ) -> Definitions:
-    """`build_definitions` with the engine's own checks: every expression compiles."""
-    return build_definitions(documents, [expression_checks(functions or builtin_functions())])
+    """`build_definitions` with the engine's own checks: every expression compiles.
+
+    Like `functions`, `field_types` are the app instance's (`Extensions.field_types`); left
+    out, only the built-in types are known, so `type: id_number` is a definition error.
+    """
+    checks = [expression_checks(functions or builtin_functions())]
+    return build_definitions(documents, checks, field_types)

@@ -7,7 +7,7 @@ checker refuses it where an expression must run in the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context
 from typing import TYPE_CHECKING, Any
@@ -74,7 +74,7 @@ class FunctionRegistry:
     def names(self) -> list[str]:
         return sorted(self._functions)
 
-    def __iter__(self) -> Iterable[Function]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Function]:
         return iter(self._functions.values())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from metamodel.fields import DecimalField, EnumField, FieldDefinition
+from metamodel.fields import DecimalField, EnumField, FieldDefinition, PluginField
 
 DIVISION_SCALE = 6  # digits kept after the point by `/` and `avg`, in both back-ends
 
@@ -49,7 +49,10 @@ def decimal(scale: int, nullable: bool = False) -> Type:
 
 
 def field_type(spec: FieldDefinition, target: str | None = None) -> Type:
-    """The type of a field's value: references are their target's id, enums are strings."""
+    """The type of a field's value: references are their target's id, enums and plugin types
+    (`id_number`) are strings."""
+    if isinstance(spec, PluginField):
+        return Type("string")
     match spec.type:
         case "string" | "text" | "file":
             return Type("string")

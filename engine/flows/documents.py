@@ -10,6 +10,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.catalog import CompiledEntity
+from metamodel.fields import EnumField
 from metamodel.labels import pick
 
 
@@ -38,7 +39,7 @@ def document_context(
     options = {
         name: {o.value: pick(o.label, language, o.value) for o in spec.options}
         for name, spec in entity.fields.items()
-        if spec.type == "enum"
+        if isinstance(spec, EnumField)
     }
     catalog = entity.catalog
     assert catalog is not None, "entities belong to a catalog"

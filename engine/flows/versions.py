@@ -54,12 +54,17 @@ def earlier_flow(conn: sa.Connection, entity: CompiledEntity, version: int) -> C
 def _compile_earlier(
     conn: sa.Connection, catalog: Catalog, entity: CompiledEntity, version: int
 ) -> CompiledFlow | None:
-    from engine.publishing import definitions_from_contents  # publishing settles flows
+    from engine.publishing import (  # publishing settles flows
+        definitions_from_contents,
+        plugin_field_types,
+    )
 
     if store.get_version(conn, version) is None:
         return None
     contents = store.read_contents(conn, version)
-    definitions = definitions_from_contents(contents, catalog.options.functions)
+    definitions = definitions_from_contents(
+        contents, catalog.options.functions, plugin_field_types(catalog.options)
+    )
     earlier = compile_catalog(version, definitions, catalog.options).entity(entity.app, entity.name)
     return earlier.flow if earlier is not None else None
 

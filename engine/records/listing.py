@@ -19,7 +19,14 @@ from engine.records.presenting import present, visible_columns
 from engine.records.reading import require_action
 from engine.records.sealing import blind_filter
 from engine.values import ConversionError, convert, convert_system
-from metamodel.fields import BooleanField, EnumField, JsonField, StringField, TextField
+from metamodel.fields import (
+    BooleanField,
+    EnumField,
+    JsonField,
+    PluginField,
+    StringField,
+    TextField,
+)
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "isnull")
 RESERVED_PARAMS = ("q", "sort", "limit", "cursor")
@@ -137,7 +144,7 @@ def _filter_value(entity: CompiledEntity, column: str, operator: str, raw: str) 
     if isinstance(spec, JsonField):
         raise ConversionError("json fields cannot be filtered")
     if operator in TEXT_OPERATORS:
-        if not isinstance(spec, StringField | TextField | EnumField):
+        if not isinstance(spec, StringField | TextField | EnumField | PluginField):
             raise ConversionError(f"{operator} works on text fields only")
         return raw
     if operator == "in":

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from engine.catalog import CompiledEntity
 from engine.protection import Protector, field_place
 from engine.tables import blind_index_column
+from engine.values import value_kind
 
 
 def _protector(entity: CompiledEntity) -> Protector:
@@ -42,7 +43,7 @@ def unseal(entity: CompiledEntity, row: dict[str, Any]) -> dict[str, Any]:
         return row
     protector = _protector(entity)
     for name in names:
-        kind = entity.fields[name].type
+        kind = value_kind(entity.fields[name])
         row[name] = protector.unseal(field_place(entity.path, name), kind, row[name])
     return row
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import accumulate, islice
-from operator import mul
 from typing import Any
+
+from plugins.builtin.identity_numbers import id_check_digit
 
 Row = dict[str, Any]
 
@@ -187,24 +188,13 @@ CENTRE_REJECTIONS = ("家庭成员名下有房产，不符合住房困难条件"
 
 SUPPLEMENTS = ("请补充近一年的收入证明", "请补充户籍所在地社区出具的住房情况证明")
 
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def id_check_char(body: str) -> str:
     """The GB 11643 check character of a 17-digit resident ID number body."""
-    return "10X98765432"[sum(map(mul, map(int, body), ID_WEIGHTS)) % 11]
-
-
-def uscc_check_char(body: str) -> str:
-    """The GB 32100 check character of a 17-character unified social credit code body."""
-    total = sum(USCC_CHARS.index(c) * w for c, w in zip(body, USCC_WEIGHTS, strict=True))
-    return USCC_CHARS[-total % 31]
+    return id_check_digit(body)
 
 
 def org_check_char(body: str) -> str:

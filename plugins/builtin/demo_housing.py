@@ -44,7 +44,6 @@ from plugins.builtin.demo_common import (
     STOCK,
     TODAY,
     UNIT_TYPES,
-    USCC_CHARS,
     Batch,
     Building,
     District,
@@ -59,9 +58,9 @@ from plugins.builtin.demo_common import (
     person_name,
     phone,
     street_address,
-    uscc_check_char,
 )
 from plugins.builtin.demo_rental import rental_batches
+from plugins.builtin.identity_numbers import USCC_CHARS, uscc_check_digit
 
 
 def generate(
@@ -175,7 +174,7 @@ def uscc(district_code: str, rng: random.Random) -> str:
     """A unified social credit code for an enterprise registered in `district_code`."""
     org_body = "MA4" + "".join(rng.choices(USCC_CHARS, k=5))
     body = f"91{district_code}{org_body}{org_check_char(org_body)}"
-    return body + uscc_check_char(body)
+    return body + uscc_check_digit(body)
 
 
 def plan_projects(

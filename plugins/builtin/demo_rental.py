@@ -1,20 +1,22 @@
 """Demo data for `public_rental`: households, members, applications and lease contracts.
 
 Each application rests in a state of `flows/application.yaml` with the fields the flow would
-have set on the way there: its pre-review report is the `pre_review` check's verdict on the
-generated household, and its publicity, review, announcement and qualification dates follow
-the flow's periods on the shipped working-day calendar. Bulk-loaded rows have no timeline,
-tasks or timers: the flow starts keeping those from the next move.
+have set on the way there: its pre-review report is the `eligibility` check's decision on the
+generated household, by the flow's params, and its publicity, review, announcement and
+qualification dates follow the flow's periods on the shipped working-day calendar. Every
+person is generated once, so the check's duplicate-case signals find nothing. Bulk-loaded
+rows have no timeline, tasks or timers: the flow starts keeping those from the next move.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from importlib import metadata
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,8 @@ import yaml
 
 from engine.expressions.calendar import WorkingCalendar, add_working_days
 from engine.expressions.definitions import working_calendar
-from engine.flows.checks import CHECKS, CheckInput
+from engine.flows.checks import Check, CheckInput
 from metamodel.models import Calendar
-from plugins.builtin import prh_checks
 from plugins.builtin.demo_common import (
     ACTIVE_STATES,
     ANNOUNCEMENT_DAYS,
@@ -58,6 +59,8 @@ from plugins.builtin.demo_common import (
     person_name,
     phone,
 )
+from plugins.builtin.eligibility import CHECK
+from plugins.builtin.eligibility.gather import HOUSEHOLD, MEMBER
 
 
 class People:
@@ -72,7 +75,7 @@ class People:
     ) -> Person:
         rng = self.rng
         surname = surname or rng.choice(SURNAMES)
-        birth = date(TODAY.year - age, rng.randint(1, 12), rng.randint(1, 28))
+        birth = min(date(TODAY.year - age, rng.randint(1, 12), rng.randint(1, 28)), TODAY)
         name = person_name(gender, rng, surname)
         return Person(surname, name, gender, birth, self.id_number(area, birth, gender), relation)
 
@@ -130,8 +133,11 @@ def earnings(person: Person, rng: random.Random) -> tuple[str, int]:
 
 
 def limits(size: int) -> tuple[int, int]:
-    """Highest per-capita annual income and assets with which a household qualifies."""
-    return (39_600, 120_000) if size >= 3 else (43_560, 132_000)
+    """Highest per-capita annual income and assets with which a household qualifies, by the
+    lines the flow publishes."""
+    params = flow_params()
+    group = "large" if size >= params["large_household"] else "small"
+    return int(params[f"income_limit_{group}"]), int(params[f"assets_limit_{group}"])
 
 
 @dataclass
@@ -196,7 +202,7 @@ def household_rows(
     case = _case(state, contracts, rng)
     applied = case.submitted or TODAY
     household["marital_status_since"] = _marital_since(marital, members[0], applied, rng)
-    if pre_review_fails and not over:  # another reason the pre-review finds
+    if pre_review_fails and not over and case.submitted:  # another reason the check finds
         _fail_pre_review(household, marital, case.submitted, rng)
     household["admission_year"] = case.submitted.year if case.submitted else None
     where = lease.district if lease else district  # tenants applied where they now live
@@ -288,16 +294,27 @@ def _case(state: str, contracts: list[Row], rng: random.Random) -> Case:
             if _in_state(case, state):
                 return case
         raise AssertionError(f"no day of submission puts a case in {state}")  # pragma: no cover
-    back = {"qualified": (60, 700), "rejected": (45, 900), "withdrawn": (5, 600)}
-    return plan_case(TODAY - timedelta(days=rng.randint(*back.get(state, (45, 400)))))
+    ages = {"qualified": (60, 700), "rejected": (45, 900), "withdrawn": (5, 600)}
+    return plan_case(TODAY - timedelta(days=rng.randint(*ages.get(state, (45, 400)))))
+
+
+APP_FOLDER = Path(__file__).resolve().parents[2] / "apps_config" / RENTAL
 
 
 @cache
 def _calendar() -> WorkingCalendar:
     """The shipped public rental working-day calendar, which the flow's timers use."""
-    path = Path(__file__).resolve().parents[2] / "apps_config" / RENTAL / "calendars"
-    content = yaml.safe_load((path / "default.yaml").read_text(encoding="utf-8"))
+    path = APP_FOLDER / "calendars" / "default.yaml"
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
     return working_calendar(Calendar.model_validate({"name": "default", **content}))
+
+
+@cache
+def flow_params() -> dict[str, Any]:
+    """The shipped qualification flow's params: the lines and switches its check reads."""
+    path = APP_FOLDER / "flows" / "application.yaml"
+    params: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))["params"]
+    return params
 
 
 def _working_days(start: date, days: int) -> date:
@@ -470,17 +487,28 @@ def _application(
 def _pre_review(
     application: Row, household: Row, members: list[Row], submitted: date
 ) -> dict[str, Any]:
-    """The report the flow stores: the `pre_review` check run on the generated rows."""
-    registered = CHECKS["pre_review"]
+    """The decision the flow stores: the `eligibility` check run on the generated rows with
+    the flow's params, on the day of submission."""
 
     def lookup(path: str, record_id: int) -> Row | None:
-        return household if (path, record_id) == (prh_checks.HOUSEHOLD, household["id"]) else None
+        return household if (path, record_id) == (HOUSEHOLD, household["id"]) else None
 
-    def related(path: str, field: str, record_id: int) -> list[Row]:
-        return members if (path, field) == (prh_checks.MEMBER, "household") else []
+    def related(path: str, field: str, record_id: int) -> list[Mapping[str, Any]]:
+        return list(members) if (path, field) == (MEMBER, "household") else []
 
-    given = CheckInput(application, lookup, related, {}, submitted)
-    return registered.function(given).as_json(registered.name, registered.version)
+    params, check = flow_params(), _registered_check()
+    result = check.run(CheckInput(application, lookup, related, params, submitted))
+    return check.decision(result, params, submitted, definitions=0)  # unknown to a generator
+
+
+@cache
+def _registered_check() -> Check:
+    """The check as the plugin manager registers it, stamped with its plugin and version."""
+    try:
+        version = metadata.version("anju")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return replace(CHECK, plugin="eligibility", plugin_version=version)
 
 
 def _fill_progress(

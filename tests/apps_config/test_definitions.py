@@ -12,6 +12,7 @@ from engine.expressions.definitions import load_definitions
 from metamodel.definitions import Definitions
 from metamodel.fields import DecimalField, EnumField, ReferenceField, StringField
 from metamodel.loader import read_folder
+from tests.apps_config.shipped import SHIPPED
 
 APPS_CONFIG = Path(__file__).resolve().parents[2] / "apps_config"
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -19,7 +20,7 @@ SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 @pytest.fixture(scope="module")
 def definitions() -> Definitions:
-    return load_definitions(read_folder(APPS_CONFIG))
+    return load_definitions(read_folder(APPS_CONFIG), SHIPPED.functions, SHIPPED.field_types)
 
 
 def labels_of(definitions: Definitions) -> Iterator[tuple[str, dict[str, str]]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.expressions import Environment, builtin_functions
+from engine.expressions import Environment
 from engine.expressions.definitions import compile_definitions, load_definitions
 from metamodel.definitions import Definitions
 from metamodel.fields import (
@@ -29,6 +29,7 @@ from metamodel.fields import (
 from metamodel.loader import read_folder
 from plugins.builtin.demo_common import BATCH_SIZE
 from plugins.builtin.demo_housing import generate
+from tests.apps_config.shipped import SHIPPED
 
 APPS_CONFIG = Path(__file__).resolve().parents[2] / "apps_config"
 UNITS = 200
@@ -50,7 +51,7 @@ Rows = dict[tuple[str, str], list[dict[str, Any]]]
 
 @pytest.fixture(scope="module")
 def definitions() -> Definitions:
-    return load_definitions(read_folder(APPS_CONFIG))
+    return load_definitions(read_folder(APPS_CONFIG), SHIPPED.functions, SHIPPED.field_types)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +175,7 @@ def test_rows_agree_with_computed_fields_and_rules(
     definitions: Definitions, rows: Rows, key: tuple[str, str]
 ) -> None:
     """Bulk loading skips the records path, so the generator must compute as definitions do."""
-    compiled = compile_definitions(definitions, builtin_functions()).entities[key]
+    compiled = compile_definitions(definitions, SHIPPED.functions).entities[key]
     env = Environment()
     for row in rows[key]:
         for name, expression in compiled.computed.items():

@@ -18,7 +18,6 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-import plugins.builtin.prh_checks  # noqa: F401  (registers the pre_review check)
 from engine.clock import FixedClock
 from engine.expressions.definitions import load_definitions
 from engine.flows.jobs import sweep_timers
@@ -26,6 +25,7 @@ from engine.runtime import Runtime
 from engine.settings import Settings
 from metamodel.loader import read_folder
 from plugins.builtin.demo_common import id_check_char
+from plugins.manager import build_extensions
 from renderers.app import create_app
 from tests.databases import ADMIN_PASSWORD, FAST_ARGON2
 from tests.identity import authorize, client_as, create_org, create_user, login
@@ -57,6 +57,7 @@ class World:
     lin: TestClient  # district centre, 岳麓区 430104
     zhou: TestClient  # district centre, 开福区 430105
     numbers: Iterator[int]
+    families: Iterator[int]  # each household's people have ID numbers of their own
 
     def at(self, moment: datetime) -> None:
         self.clock.set(moment)
@@ -93,6 +94,7 @@ def world(tmp_path: Path, database_url: str | None) -> Iterator[World]:
             lin=client_as(admin, "lin", "district_centre", org_id=orgs["430104"]),
             zhou=client_as(admin, "zhou", "district_centre", org_id=orgs["430105"]),
             numbers=iter(range(1, 1000)),
+            families=iter(range(90)),
         )
 
 
@@ -129,19 +131,29 @@ def id_number(birth: date, serial: int) -> str:
     return body + id_check_char(body)
 
 
-FAMILY = [  # name, relation, gender, birth date, annual income
-    ("张伟", "self", "male", date(1988, 6, 12), "52000.00"),
-    ("李娜", "spouse", "female", date(1990, 2, 3), "38000.00"),
-    ("张子涵", "child", "female", date(2016, 9, 1), "0.00"),
+FAMILY = [  # name, relation, gender, birth date, annual income, ID number serial
+    ("张伟", "self", "male", date(1988, 6, 12), "52000.00", 1),
+    ("李娜", "spouse", "female", date(1990, 2, 3), "38000.00", 2),
+    ("张子涵", "child", "female", date(2016, 9, 1), "0.00", 4),
 ]
 
 
-def new_household(world: World, client: TestClient, **changes: Any) -> dict[str, Any]:
-    """A family of three within the admission lines (CNY 30,000 a head), with its members."""
+def family_id_number(family: int, relation: str) -> str:
+    """The ID number of a member of the family numbered `family` (0 is the first's)."""
+    [(birth, serial)] = [(m[3], m[5]) for m in FAMILY if m[1] == relation]
+    return id_number(birth, 10 + 10 * family + serial)
+
+
+def new_household(
+    world: World, client: TestClient, family: int | None = None, **changes: Any
+) -> dict[str, Any]:
+    """A family of three within the admission lines (CNY 30,000 a head), with its members:
+    new people each time, or those of an earlier `family` number."""
+    family = next(world.families) if family is None else family
     street = changes.pop("street", "430104001")
     body = {
         "applicant_name": "张伟",
-        "id_number": id_number(date(1988, 6, 12), 11),
+        "id_number": family_id_number(family, "self"),
         "phone": "13812345678",
         "hukou_district": world.regions[street[:6]],
         "hukou_street": world.regions[street],
@@ -156,12 +168,12 @@ def new_household(world: World, client: TestClient, **changes: Any) -> dict[str,
     response = client.post("/api/public_rental/household", json=body)
     assert response.status_code == 201, response.text
     household = response.json()
-    for serial, (name, relation, gender, birth, income) in enumerate(FAMILY, 11):
+    for name, relation, gender, birth, income, _ in FAMILY:
         member = {
             "household": household["id"],
             "name": name,
             "relation": relation,
-            "id_number": id_number(birth, serial * 2 + (gender == "male")),
+            "id_number": family_id_number(family, relation),
             "gender": gender,
             "birth_date": birth.isoformat(),
             "annual_income": income,
@@ -172,14 +184,18 @@ def new_household(world: World, client: TestClient, **changes: Any) -> dict[str,
 
 
 def apply(
-    world: World, client: TestClient | None = None, street: str = "430104001", **household: Any
+    world: World,
+    client: TestClient | None = None,
+    street: str = "430104001",
+    family: int | None = None,
+    **household: Any,
 ) -> dict[str, Any]:
     """A household and its application, created (not yet submitted) by `client`."""
     client = client or world.applicant
-    family = new_household(world, client, street=street, **household)
+    people = new_household(world, client, family, street=street, **household)
     body = {
         "application_no": f"SQ2026{street[:6]}{next(world.numbers):06d}",
-        "household": family["id"],
+        "household": people["id"],
         "security_mode": "in_kind",
         "applied_district": world.regions[street[:6]],
         "applied_street": world.regions[street],
@@ -251,7 +267,9 @@ def messages(client: TestClient) -> list[str]:
 
 @pytest.mark.parametrize("name", ["application", "performance_request"])
 def test_every_state_and_transition_is_labelled_in_both_languages(name: str) -> None:
-    definitions = load_definitions(read_folder(APPS_CONFIG))
+    extensions = build_extensions(Settings(plugin_entry_points=False))  # plugin functions
+    folder = read_folder(APPS_CONFIG)
+    definitions = load_definitions(folder, extensions.functions, extensions.field_types)
     flow = definitions.apps["public_rental"].flows[name]
     labels = [(f"states.{n}", s.label) for n, s in flow.states.items()]
     labels += [(f"transitions.{n}", t.label) for n, t in flow.transitions.items()]
@@ -279,8 +297,11 @@ def test_an_application_goes_from_submission_to_qualified(world: World) -> None:
         2026,
     )
     report = submitted["pre_review_report"]
-    assert (report["check"], report["version"], report["passed"]) == ("pre_review", "1", True)
+    assert (report["check"], report["version"], report["passed"]) == ("eligibility", "1", True)
+    assert (report["level"], report["reasons"], report["plugin"]) == ("green", [], "eligibility")
     assert report["inputs"]["per_capita_income"] == "30000.00"
+    assert report["inputs"]["application"] == application["id"]  # never its own duplicate
+    assert report["params"]["income_limit_large"] == 39600
 
     [task] = world.jiang.get("/api/inbox").json()["items"]
     assert (task["state"], task["step"], task["title"]) == (
@@ -489,16 +510,17 @@ def test_a_failed_pre_review_returns_the_application_with_its_reasons(world: Wor
     returned = moved(world.applicant, application, "submit")
     assert returned["state"] == "returned"
     assert returned["pre_review_result"] == "failed"
-    reason = "家庭人均年收入 41,000.00 元，超过 3 人及以上家庭 39,600 元的准入标准"
+    reason = "【红色·经济状况】家庭人均年可支配收入 41,000.00 元，超过 3 人及以上家庭标准 39,600 元"
     assert returned["pre_review_report"]["reasons"] == [reason]
     assert returned["pre_review_report"]["level"] == "red"
     [failed] = [e for e in flow(world.applicant, application)["timeline"] if e["checks"]]
     assert (failed["transition"], failed["to_state"]) == ("pre_review_failed", "returned")
     [check] = failed["checks"]
-    assert (check["check"], check["passed"], check["reasons"]) == ("pre_review", False, [reason])
+    assert (check["check"], check["passed"], check["reasons"]) == ("eligibility", False, [reason])
     assert "inputs" not in check  # personal figures: only for roles that may unmask
     [audited] = [e for e in flow(world.admin, application)["timeline"] if e["checks"]]
-    assert audited["checks"][0]["inputs"]["income_limit"] == "39600.00"
+    assert audited["checks"][0]["inputs"]["per_capita_income"] == "41000.00"
+    assert audited["checks"][0]["params"]["income_limit_large"] == 39600
     assert world.jiang.get("/api/inbox").json()["items"] == []
 
     household = world.applicant.patch(
@@ -508,6 +530,84 @@ def test_a_failed_pre_review_returns_the_application_with_its_reasons(world: Wor
     assert household.status_code == 200, household.text
     again = moved(world.applicant, application, "submit")
     assert (again["state"], again["pre_review_result"]) == ("street_review", "passed")
+
+
+def test_a_second_application_of_the_same_people_is_blocked_red(world: World) -> None:
+    first = submitted(world)  # family 0, waiting for its street
+    again = apply(world, family=0)  # the same people, as a household filed anew
+    blocked = moved(world.applicant, again, "submit")
+    assert (blocked["state"], blocked["pre_review_result"]) == ("returned", "failed")
+    report = blocked["pre_review_report"]
+    reason = (
+        "【红色·重复申请】同一产品重复申请：申请人本人另有公租房申请 "
+        f"{first['application_no']} 正在办理"
+    )
+    assert (report["passed"], report["level"], report["reasons"]) == (False, "red", [reason])
+    found = [  # each person of the first case, matched by ID number, none of them copied
+        (case["application"], case["state"], case["person"], case["role"])
+        for case in report["inputs"]["cases"]
+    ]
+    assert found == [
+        (first["id"], "street_review", "张伟", "applicant"),
+        (first["id"], "street_review", "李娜", "member"),
+        (first["id"], "street_review", "张子涵", "member"),
+    ]
+    [event] = [e for e in flow(world.applicant, again)["timeline"] if e["checks"]]
+    assert (event["transition"], event["checks"][0]["reasons"]) == ("pre_review_failed", [reason])
+
+    moved(world.applicant, first, "withdraw", comment="重复提交，撤销此件")
+    resubmitted = moved(world.applicant, again, "submit")
+    assert resubmitted["state"] == "street_review"  # a withdrawn case is closed
+    assert resubmitted["pre_review_report"]["level"] == "green"
+
+
+def test_a_co_resident_of_an_open_case_applying_alone_is_yellow(world: World) -> None:
+    first = submitted(world)  # family 0: 张伟, 李娜 and their daughter
+    spouse = family_id_number(0, "spouse")
+    household = world.applicant.post(
+        "/api/public_rental/household",
+        json={
+            "applicant_name": "李娜",
+            "id_number": spouse,
+            "phone": "13812345679",
+            "hukou_district": world.regions["430104"],
+            "household_size": 1,
+            "marital_status": "married",
+            "marital_status_since": "2014-10-01",
+            "annual_income": "38000.00",
+            "per_capita_assets": "60000.00",
+            "housing_situation": "renting",
+        },
+    ).json()
+    member = {
+        "household": household["id"],
+        "name": "李娜",
+        "relation": "self",
+        "id_number": spouse,
+        "gender": "female",
+        "birth_date": "1990-02-03",
+    }
+    assert (
+        world.applicant.post("/api/public_rental/household_member", json=member).status_code == 201
+    )
+    application = world.applicant.post(
+        APPLICATIONS,
+        json={
+            "application_no": "SQ2026430104000777",
+            "household": household["id"],
+            "security_mode": "rent_subsidy",
+            "applied_district": world.regions["430104"],
+            "channel": "web",
+        },
+    ).json()
+    warned = moved(world.applicant, application, "submit")
+    assert warned["state"] == "street_review"  # yellow warns, it does not block
+    report = warned["pre_review_report"]
+    assert (report["passed"], report["level"]) == (True, "yellow")
+    assert report["reasons"] == [
+        f"【黄色·共同居住】申请人本人是另一公租房申请 {first['application_no']} "
+        "的共同居住家庭成员，该申请正在办理"
+    ]
 
 
 def test_objections_during_the_street_publicity(world: World) -> None:
@@ -678,13 +778,13 @@ def lease(world: World) -> dict[str, Any]:
                 "building_area": "55.00",
                 "usable_area": "43.00",
                 "housing_type": "public_rental",
-                "rent_standard": "2.60",
-                "monthly_rent": "111.80",
+                "rent_standard": "2.60",  # monthly rent computed: 2.6 × 43.0 = 111.80
                 "status": "let",
                 "address": f"长沙市岳麓区洋湖大道 88 号 1 栋 {room}",
             },
         )
         assert unit.status_code == 201, unit.text
+        assert unit.json()["monthly_rent"] == "111.80"
         units.append(unit.json())
     contract = admin.post(
         "/api/public_rental/lease_contract",

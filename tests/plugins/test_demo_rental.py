@@ -14,12 +14,15 @@ import pytest
 
 from engine.expressions.calendar import WorkingCalendar, add_working_days
 from engine.expressions.definitions import load_definitions, working_calendar
+from engine.flows.checks import rerun
+from engine.settings import Settings
 from metamodel.definitions import Definitions
 from metamodel.flows import Flow
 from metamodel.loader import read_folder
 from plugins.builtin.demo_common import TODAY, _add_years
 from plugins.builtin.demo_housing import generate
-from plugins.builtin.prh_checks import DEFAULTS
+from plugins.builtin.eligibility import CHECK
+from plugins.manager import build_extensions
 
 APPS_CONFIG = Path(__file__).resolve().parents[2] / "apps_config"
 UNITS = 3_000  # 300 households
@@ -29,7 +32,10 @@ DONE = ("qualified", "rejected", "withdrawn")
 
 @pytest.fixture(scope="module")
 def definitions() -> Definitions:
-    return load_definitions(read_folder(APPS_CONFIG))
+    """The shipped definitions, with the built-in plugins' functions and field types."""
+    extensions = build_extensions(Settings(plugin_entry_points=False))
+    folder = read_folder(APPS_CONFIG)
+    return load_definitions(folder, extensions.functions, extensions.field_types)
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +69,14 @@ def test_applications_rest_in_every_state_most_of_them_closed(
     assert all(states[s] >= 2 for s in SUBMITTED)
 
 
-def test_the_check_judges_by_the_lines_the_flow_publishes(flow: Flow) -> None:
-    """The demo runs the check with its defaults: they must be the flow's params."""
-    assert {name: flow.params[name] for name in DEFAULTS} == DEFAULTS
+def test_the_check_judges_by_the_lines_the_flow_publishes(
+    applications: list[dict[str, Any]], flow: Flow
+) -> None:
+    """Each report is the check's decision by the flow's params, and judged again alike."""
+    reports = [row["pre_review_report"] for row in applications if row["pre_review_report"]]
+    assert reports and all(report["params"] == flow.params for report in reports)
+    assert all(rerun(CHECK, report).same for report in reports)
+    assert {report["level"] for report in reports} >= {"green", "yellow", "red"}
 
 
 def test_the_pre_review_report_decides_the_path(applications: list[dict[str, Any]]) -> None:
@@ -79,7 +90,12 @@ def test_the_pre_review_report_decides_the_path(applications: list[dict[str, Any
             )
             assert row["applicant_name"] is None
             continue
-        assert (report["check"], report["version"]) == ("pre_review", "1")
+        assert (report["check"], report["version"], report["plugin"]) == (
+            "eligibility",
+            "1",
+            "eligibility",
+        )
+        assert report["today"] == row["submitted_at"].date().isoformat()
         assert row["pre_review_result"] == ("passed" if report["passed"] else "failed")
         assert row["applicant_name"] and row["household_size"] == report["inputs"]["household_size"]
         if not report["passed"]:

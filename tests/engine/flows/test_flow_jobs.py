@@ -20,7 +20,8 @@ def test_publicity_ends_through_the_job_queue(
     database_url: str | None,
     jobs_backend: Backend,  # noqa: F811
 ) -> None:
-    settings = job_settings(tmp_path, database_url, jobs_backend)
+    plugins = ["plugins.builtin", "tests.flows"]  # the permit flow's check
+    settings = job_settings(tmp_path, database_url, jobs_backend, plugins=plugins)
     write_folder(settings.apps_config, permit_folder())
     with permit_client(settings) as (admin, runtime, clock):
         city = create_org(admin, "C01", "city")
