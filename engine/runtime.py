@@ -52,13 +52,15 @@ class Runtime:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        extensions = self.options.extensions or Extensions(functions=self.options.functions)
+        self.options = replace(self.options, services=FlowServices(self), extensions=extensions)
         self.jobs = create_jobs(self)  # the back-end `ANJU_JOBS_BACKEND` names
-        self.options = replace(self.options, services=FlowServices(self))
 
     @property
     def extensions(self) -> Extensions:
-        """What the plugins added; none when the runtime was built without a plugin loader."""
-        return self.options.extensions or Extensions()
+        """What the plugins added (nothing when built without `Runtime.create`)."""
+        assert self.options.extensions is not None, "set in __post_init__"
+        return self.options.extensions
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
