@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -23,6 +23,8 @@ from renderers.api.responses import JSON, anju_error, http_error, unexpected_err
 from renderers.authentication import Authentication, PasswordWork
 from renderers.html import login
 from renderers.html.environment import build_environment
+from renderers.html.pages import error_page, wants_html
+from renderers.html.routes import record_screen_routes, screen_routes
 
 log = logging.getLogger("anju")
 
@@ -90,7 +92,6 @@ def record_routes() -> list[BaseRoute]:
 def auth_routes() -> list[BaseRoute]:
     """Logging in and out, the current user, and administration of orgs and users."""
     return [
-        Route("/", login.home, methods=["GET"]),
         Route("/login", login.login_form, methods=["GET"]),
         Route("/login", login.login, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
@@ -130,6 +131,25 @@ def plugin_routes(runtime: Runtime) -> list[BaseRoute]:
     return added
 
 
+ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _as_page_or(answer_json: ErrorHandler) -> ErrorHandler:
+    """Errors on screens render as a page in the user's language; on the API, as JSON."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        if not wants_html(request):
+            return await answer_json(request, exc)
+        if isinstance(exc, AnjuError):
+            return error_page(request, exc.status, exc.message, exc.details)
+        if isinstance(exc, HTTPException):
+            return error_page(request, exc.status_code)
+        await unexpected_error(request, exc)  # logs the trace
+        return error_page(request, 500)
+
+    return handle
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
     """Build one isolated platform instance: its own database engine and catalog."""
     runtime = runtime or Runtime.create(settings or Settings())
@@ -142,13 +162,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     realm = Realm.create(runtime.settings, runtime.engine)
     app = Starlette(
-        routes=[*routes(), *plugin_routes(runtime), *record_routes()],
+        routes=[
+            *routes(),
+            *screen_routes(),
+            *plugin_routes(runtime),
+            *record_routes(),
+            *record_screen_routes(),
+        ],
         lifespan=lifespan,
         middleware=[Middleware(Authentication, realm=realm)],
         exception_handlers={
-            AnjuError: anju_error,
-            HTTPException: http_error,
-            Exception: unexpected_error,
+            AnjuError: _as_page_or(anju_error),
+            HTTPException: _as_page_or(http_error),
+            Exception: _as_page_or(unexpected_error),
         },
     )
     app.state.runtime = runtime

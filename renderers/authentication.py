@@ -34,7 +34,9 @@ from engine.principal import ANONYMOUS, Principal
 from renderers.api.requests import MAX_BODY
 from renderers.api.responses import error_response
 
-PUBLIC_PATHS = frozenset({"/-/health", "/api/auth/token", "/api/auth/password", "/login"})
+PUBLIC_PATHS = frozenset(
+    {"/-/health", "/-/language", "/api/auth/token", "/api/auth/password", "/login"}
+)
 PUBLIC_PREFIXES = ("/static/", "/public/")  # /public/: pages plugins serve to anyone
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -13,11 +13,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+LANGUAGE_COOKIE = "anju_lang"
+LANGUAGES = ("zh", "en")
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "frame-ancestors 'none'; form-action 'self'",
 }
 
@@ -25,7 +30,11 @@ PAGE_HEADERS = {
 def build_environment() -> Environment:
     """Autoescape everywhere; a missing variable is an error, not an empty string."""
     return Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
@@ -36,9 +45,13 @@ def render(request: Request, template: str, page: Any, status: int = 200) -> HTM
 
 
 def language_of_page(request: Request) -> str:
-    """`?lang=en|zh` first, then `Accept-Language`; Chinese (zh-CN) is the default."""
+    """`?lang=en|zh` first, then the language the user chose (a cookie), then
+    `Accept-Language`; Chinese (zh-CN) is the default."""
     asked = request.query_params.get("lang")
-    if asked in ("en", "zh"):
+    if asked in LANGUAGES:
         return asked
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
     preferred = request.headers.get("accept-language", "").strip().lower()
     return "en" if preferred.startswith("en") else "zh"

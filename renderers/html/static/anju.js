@@ -1,0 +1,21 @@
+// Anju's small script (no inline scripts: the pages' CSP forbids them).
+// - [data-select-all]: a checkbox that checks every box named by its value (bulk actions).
+// - [data-confirm]: asks before a form submits.
+// - the side menu starts closed on a phone screen.
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  if (box.matches && box.matches("input[data-select-all]")) {
+    document.querySelectorAll('input[name="' + box.dataset.selectAll + '"]').forEach(function (b) {
+      b.checked = box.checked;
+    });
+  }
+});
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var text = form.dataset && form.dataset.confirm;
+  if (text && !window.confirm(text)) { event.preventDefault(); }
+});
+document.addEventListener("DOMContentLoaded", function () {
+  var side = document.querySelector("details.side");
+  if (side && window.matchMedia("(max-width: 760px)").matches) { side.open = false; }
+});
