@@ -99,6 +99,11 @@ def _check_entity(
     for i, term in enumerate(entity.default_sort):
         if term.lstrip("-") not in known:
             error(("default_sort", i), f"unknown field {term.lstrip('-')!r}")
+    for i, name in enumerate(entity.list_fields):
+        if name not in entity.fields:
+            error(("list_fields", i), f"unknown field {name!r}")
+        elif name in entity.list_fields[:i]:
+            error(("list_fields", i), f"{name!r} is listed twice")
     for i, index in enumerate(entity.indexes):
         for j, name in enumerate(index.fields):
             if name not in known:

@@ -121,6 +121,9 @@ class Entity(Strict):
     title_field: str | None = None
     search_fields: list[str] = []
     default_sort: list[str] = []
+    list_fields: list[str] = []
+    """The columns of the entity's list screen, in order; without them, the screen picks the
+    title field and the first few short fields."""
     relations: dict[Name, Relation] = {}
     rules: list[Rule] = []
     permissions: dict[Name, Grant] = {}

@@ -1,7 +1,229 @@
-"""(being built)"""
+"""`/{app}/{entity}`: the list screen of every entity, its bulk actions and its CSV export.
+
+The list reads through the same `records.list_records` query as the JSON API (with the same
+count), plus one titles query per reference field, so the page costs about what the API does.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import csv
+import io
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode
 
-ROUTES: list[BaseRoute] = []
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from engine import records
+from engine.audit import AuditEvent, append
+from engine.catalog import CompiledEntity
+from engine.errors import AnjuError, BadRequest, Conflict, NotFound, field_error
+from engine.principal import Principal
+from engine.records.evaluation import environment, sql_context
+from engine.records.reading import require_action
+from engine.runtime import Runtime
+from metamodel.labels import pick
+from renderers.api.requests import entity_of, principal_of
+from renderers.html.chrome import chrome_of
+from renderers.html.environment import language_of_page, render
+from renderers.html.list_page import (
+    EXPORT_LIMIT,
+    TEXTS,
+    ListPage,
+    Params,
+    load_list_page,
+    screen_params,
+)
+from renderers.html.values import field_label, reference_titles, show
+
+EXPORT_CHUNK = 1000  # rows per query of an export: one titles query per reference per chunk
+BOM = "\ufeff"  # so Excel reads the CSV as UTF-8 and shows Chinese
+
+
+async def list_screen(request: Request) -> Response:
+    """`GET /{app}/{entity}`; an htmx request from the filter form gets only the results."""
+    runtime: Runtime = request.app.state.runtime
+    catalog = runtime.require_catalog()
+    entity = entity_of(catalog, request)
+    principal = principal_of(request)
+    settings = runtime.settings
+    params = screen_params(request.query_params.multi_items())
+    title = pick(entity.definition.label, language_of_page(request), entity.name)
+    chrome = chrome_of(request, title, catalog, own_texts=TEXTS)
+    deleted = request.query_params.get("deleted", "")
+    notice = chrome.texts["deleted"].format(count=deleted) if deleted.isdigit() else ""
+    limits = (settings.page_size, settings.max_page_size, settings.count_limit)
+
+    def run() -> ListPage:
+        with runtime.engine.begin() as conn:  # a read that unmasks writes its audit entry
+            return load_list_page(conn, entity, principal, params, chrome, limits, notice)
+
+    page = await run_in_threadpool(run)
+    status = 422 if page.errors else 200
+    partial = request.headers.get("hx-request") and request.headers.get("hx-target") == "results"
+    return render(request, "_list_results.html" if partial else "list.html", page, status)
+
+
+async def bulk(request: Request) -> Response:
+    """`POST /{app}/{entity}/bulk` with `ids` and `action` (delete or export)."""
+    runtime: Runtime = request.app.state.runtime
+    entity = entity_of(runtime.require_catalog(), request)
+    principal = principal_of(request)
+    form = await request.form()
+    ids = _ids([str(v) for v in form.getlist("ids")])
+    action = str(form.get("action", ""))
+    back = parse_qsl(str(form.get("query", "")))
+    if action == "export":
+        return await _export(request, runtime, entity, [("id__in", ",".join(map(str, ids)))])
+    if action != "delete":
+        raise BadRequest(
+            "unknown bulk action", [field_error("action", "expected delete or export")]
+        )
+    await run_in_threadpool(delete_all, runtime.engine, entity, ids, principal)
+    query = urlencode([*back, ("deleted", str(len(ids)))])
+    return RedirectResponse(f"/{entity.app}/{entity.name}?{query}", 303)
+
+
+async def export(request: Request) -> Response:
+    """`GET /{app}/{entity}/export` with the list's filters: the rows as CSV."""
+    runtime: Runtime = request.app.state.runtime
+    entity = entity_of(runtime.require_catalog(), request)
+    params = [(k, v) for k, v in screen_params(request.query_params.multi_items()) if k != "cursor"]
+    return await _export(request, runtime, entity, params)
+
+
+def _ids(raw: list[str]) -> list[int]:
+    if not raw:
+        raise BadRequest("no records selected", [field_error("ids", "select at least one record")])
+    if not all(v.isdigit() for v in raw):
+        raise BadRequest("malformed selection", [field_error("ids", "expected record numbers")])
+    return sorted({int(v) for v in raw})
+
+
+def delete_all(
+    engine: sa.Engine, entity: CompiledEntity, ids: list[int], principal: Principal
+) -> None:
+    """Delete every selected record, or none: each is checked (in scope, deletable, not still
+    referred to) before the first is deleted, then each goes through `records.delete_record`.
+
+    A refusal the check cannot foresee (a plugin's hook, a concurrent change) stops at that
+    record; the error then says how many were already deleted."""
+    with engine.connect() as conn:
+        _check_deletable(conn, entity, ids, principal)
+    for done, record_id in enumerate(ids):
+        try:
+            records.delete_record(engine, entity, record_id, principal)
+        except AnjuError as error:
+            if not done:
+                raise
+            raise type(error)(
+                f"{done} of {len(ids)} deleted; then: {error.message}", error.details
+            ) from error
+
+
+def _check_deletable(
+    conn: sa.Connection, entity: CompiledEntity, ids: list[int], principal: Principal
+) -> None:
+    access = require_action(conn, entity, principal, "delete")
+    table = entity.table
+    context = sql_context(conn, entity, environment(None, entity, principal))
+    query = sa.select(table.c.id).where(table.c.id.in_(ids))
+    for action in ("read", "delete"):
+        scope = access.row_condition(action, table, context)
+        if scope is not None:
+            query = query.where(scope)
+    found = set(conn.execute(query).scalars())
+    missing = [i for i in ids if i not in found]
+    if missing:
+        shown = ", ".join(f"#{i}" for i in missing)
+        raise NotFound(
+            f"you may not delete {shown}",
+            [field_error("ids", f"not found or not yours to delete: {shown}")],
+        )
+    details = []
+    for referrer in entity.referrers:
+        if referrer.on_delete != "restrict":
+            continue
+        child = referrer.entity.table
+        column = child.c[referrer.field]
+        held = sorted(set(conn.execute(sa.select(column).where(column.in_(ids))).scalars()))
+        if held:
+            shown = ", ".join(f"#{i}" for i in held)
+            details.append(
+                field_error(f"{referrer.entity.path}.{referrer.field}", f"still refers to {shown}")
+            )
+    if details:
+        raise Conflict("some selected records are still referred to; nothing was deleted", details)
+
+
+async def _export(
+    request: Request, runtime: Runtime, entity: CompiledEntity, params: Params
+) -> Response:
+    principal = principal_of(request)
+    language = language_of_page(request)
+
+    def run() -> tuple[str, bool]:
+        with runtime.engine.begin() as conn:
+            return export_csv(conn, entity, principal, params, language)
+
+    text, truncated = await run_in_threadpool(run)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    headers = {
+        "Content-Disposition": f'attachment; filename="{entity.app}-{entity.name}-{stamp}.csv"',
+        "Cache-Control": "no-store",
+    }
+    if truncated:
+        headers["X-Anju-Export-Limit"] = str(EXPORT_LIMIT)  # the rows after it were left out
+    return Response(
+        (BOM + text).encode("utf-8"), media_type="text/csv; charset=utf-8", headers=headers
+    )
+
+
+def export_csv(
+    conn: sa.Connection,
+    entity: CompiledEntity,
+    principal: Principal,
+    params: Params,
+    language: str,
+) -> tuple[str, bool]:
+    """The matching rows (at most EXPORT_LIMIT) as CSV text with a header of field labels,
+    each value as the screen shows it, and whether rows were left out; the export is written
+    to the audit trail in the same transaction."""
+    access = require_action(conn, entity, principal, "export")
+    query = records.parse_list_query(entity, params, EXPORT_CHUNK, EXPORT_CHUNK, access)
+    query = replace(query, limit=EXPORT_CHUNK, cursor=None)
+    names = [n for n in entity.fields if access.readable(n)]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", *(field_label(entity, n, language) for n in names)])
+    written, truncated = 0, False
+    while True:
+        page = records.list_records(conn, entity, query, principal, count_limit=0)
+        titles = reference_titles(conn, entity, page.items, principal)
+        for item in page.items[: EXPORT_LIMIT - written]:
+            cells = [show(entity.fields[n], item.get(n), language, titles.get(n)) for n in names]
+            writer.writerow([item["id"], *cells])
+        written += min(len(page.items), EXPORT_LIMIT - written)
+        if page.next_cursor is None:
+            break
+        if written >= EXPORT_LIMIT:
+            truncated = True
+            break
+        query = replace(query, cursor=page.next_cursor)
+    detail = {"rows": written, "truncated": truncated, "filters": params, "fields": names}
+    event = AuditEvent.by(principal, "record.export", entity.path, None, detail)
+    catalog = entity.catalog
+    assert catalog is not None, "entities belong to a catalog"
+    append(conn, event, catalog.options.audit_hash)
+    return out.getvalue(), truncated
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/{app}/{entity}", list_screen, methods=["GET"]),
+    Route("/{app}/{entity}/bulk", bulk, methods=["POST"]),
+    Route("/{app}/{entity}/export", export, methods=["GET"]),
+]

@@ -35,3 +35,37 @@ def test_field_names_with_single_underscores_load(tmp_path: Path, name: str) -> 
     definitions = build_definitions(read_folder(write_folder(tmp_path, folder)))
 
     assert name in definitions.apps["estate"].entities["unit"].fields
+
+
+def test_list_fields_name_fields_of_the_entity(tmp_path: Path) -> None:
+    folder = estate()
+    entity(folder, "unit")["list_fields"] = ["code", "status", "rent"]
+
+    definitions = build_definitions(read_folder(write_folder(tmp_path, folder)))
+
+    assert definitions.apps["estate"].entities["unit"].list_fields == ["code", "status", "rent"]
+
+
+@pytest.mark.parametrize(
+    ("names", "index", "message"),
+    [
+        (["code", "colour"], 1, "unknown field 'colour'"),
+        (["code", "created_at"], 1, "unknown field 'created_at'"),
+        (["code", "rent", "code"], 2, "'code' is listed twice"),
+    ],
+)
+def test_list_fields_outside_the_entity_are_refused_by_path(
+    tmp_path: Path, names: list[str], index: int, message: str
+) -> None:
+    folder = estate()
+    entity(folder, "unit")["list_fields"] = names
+
+    with pytest.raises(DefinitionsInvalid) as invalid:
+        build_definitions(read_folder(write_folder(tmp_path, folder)))
+
+    [error] = invalid.value.errors
+    assert (error.file, error.path, error.message) == (
+        "estate/entities/unit.yaml",
+        f"list_fields[{index}]",
+        message,
+    )
