@@ -5,7 +5,8 @@ session cookie (browsers). The principal goes into the request state for every h
 Without credentials only a few public paths answer; API paths say 401 in the contract's
 shape, HTML paths redirect to the login page. A cookie-authenticated POST, PUT, PATCH or
 DELETE must carry the session's CSRF token (header `X-CSRF-Token` or form field
-`csrf_token`); bearer tokens need none, as browsers never send them on their own.
+`csrf_token`, which a multipart form must send before its files); bearer tokens need none,
+as browsers never send them on their own.
 Checking credentials touches the database, so it runs in a worker thread.
 """
 
@@ -17,11 +18,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import anyio.to_thread
 from anyio import CapacityLimiter
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -34,14 +37,17 @@ from engine.principal import ANONYMOUS, Principal
 from renderers.api.requests import MAX_BODY
 from renderers.api.responses import error_response
 
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
 PUBLIC_PATHS = frozenset(
     {"/-/health", "/-/language", "/api/auth/token", "/api/auth/password", "/login"}
 )
 PUBLIC_PREFIXES = ("/static/", "/public/")  # /public/: pages plugins serve to anyone
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+MAX_PREFIX = 1024 * 1024  # how far into a multipart body the token is looked for
 Result = TypeVar("Result")
 
 
@@ -236,18 +242,111 @@ async def _csrf_passes(
     """Whether the request carries the session's CSRF token; reading it from a form means
     reading the body, so the returned `receive` hands the same body to the app."""
     sent = headers.get(CSRF_HEADER)
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if sent is None and content_type in FORM_TYPES:
+    content_type = headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if sent is None and media_type == "application/x-www-form-urlencoded":
         body = await _read_body(receive)
         if body is None:  # too large to buffer: such forms must send the header
             return receive, False
-        async with Request(scope, _replay(body, receive)).form() as form:
+        async with Request(scope, _replay(body, False, receive)).form() as form:
             field = form.get(CSRF_FIELD)
             sent = field if isinstance(field, str) else None
-        receive = _replay(body, receive)
+        receive = _replay(body, False, receive)
+    elif sent is None and media_type == "multipart/form-data":
+        _, options = parse_options_header(content_type)
+        finder = TokenFinder(options.get(b"boundary", b""))
+        prefix, more = await finder.read(receive)
+        sent = finder.token
+        receive = _replay(prefix, more, receive)
     if not sent:
         return receive, False
     return receive, hmac.compare_digest(sent.encode(), session.csrf_token.encode())
+
+
+class TokenFinder:
+    """Reads a multipart body only as far as its `csrf_token` field. Our forms send that
+    field first, so an upload behind it streams on to the app instead of being held here
+    (and uploads may be larger than any body worth buffering). A token that is not among
+    the first `MAX_PREFIX` bytes, or comes after a file, is missing."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self.token: str | None = None
+        self.done = not boundary
+        self.read_bytes = 0
+        self._disposition = self._header = self._value = b""
+        self._name: str | None = None
+        self._data = bytearray()
+        callbacks: MultipartCallbacks = {
+            "on_part_begin": self._part_begins,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_ends,
+            "on_headers_finished": self._headers_end,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_ends,
+            "on_end": self._stop,
+        }
+        self._parser = MultipartParser(boundary or b"-", callbacks)
+
+    async def read(self, receive: Receive) -> tuple[bytes, bool]:
+        """The bytes read until the token was found or given up on, and whether the body
+        goes on after them."""
+        chunks: list[bytes] = []
+        more = True
+        while more and not self.done:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            chunks.append(chunk)
+            self.feed(chunk)
+        return b"".join(chunks), more
+
+    def feed(self, chunk: bytes) -> None:
+        """Parse the next bytes of the body, unless the token is already settled."""
+        if self.done:
+            return
+        self.read_bytes += len(chunk)
+        try:
+            self._parser.write(chunk)
+        except FormParserError:
+            self._stop()
+        if self.read_bytes > MAX_PREFIX:
+            self._stop()
+
+    def _part_begins(self) -> None:
+        self._disposition, self._name, self._data = b"", None, bytearray()
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def _header_ends(self) -> None:
+        if self._header.lower() == b"content-disposition":
+            self._disposition = self._value
+        self._header = self._value = b""
+
+    def _headers_end(self) -> None:
+        _, options = parse_options_header(self._disposition)
+        if b"filename" in options:  # a file before the token: it cannot be one of our forms
+            self._stop()
+        else:
+            self._name = options.get(b"name", b"").decode("latin-1")
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._name == CSRF_FIELD and not self.done:
+            self._data += data[start:end]
+
+    def _part_ends(self) -> None:
+        if self._name == CSRF_FIELD and not self.done:
+            self.token = self._data.decode("utf-8", "replace")
+            self._stop()
+
+    def _stop(self) -> None:
+        self.done = True
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -264,15 +363,16 @@ async def _read_body(receive: Receive) -> bytes | None:
             return body
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives `body` once, then defers to the real one (disconnects)."""
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    """A `receive` that gives `body` once (saying whether `more` follows), then defers to
+    the real one: the rest of the body, or the disconnect."""
     given = False
 
     async def replay() -> Message:
         nonlocal given
         if not given:
             given = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": more}
         return await receive()
 
     return replay

@@ -1,4 +1,8 @@
-"""The navigation a principal may open: apps, with the entities it can read and what it can do."""
+"""The navigation a principal may open: apps, with the entities it can read and what it can do.
+
+Every screen shows the menus, so they are kept per catalog version, per set of roles held and
+per language: what a principal may open depends on nothing else (row scopes decide which
+records, not which entities)."""
 
 from __future__ import annotations
 
@@ -11,9 +15,33 @@ from metamodel.labels import pick
 from metamodel.models import ACTIONS
 
 
+MENU_KEYS = 256  # role combinations × languages kept per catalog; past it, start again
+
+
 def menus_for(catalog: Catalog, principal: Principal, language: str = "zh") -> list[dict[str, Any]]:
     """Apps in their order, each with the entities the principal may read (and its actions on
-    them); apps with nothing readable are left out. Reports join when reports exist."""
+    them); apps with nothing readable are left out. Reports join when reports exist.
+
+    The answer is the caller's to change: it is copied from the catalog's kept menus."""
+    kept: dict[Any, list[dict[str, Any]]] = catalog.cache.setdefault("menus", {})
+    roles = frozenset(assignment.role for assignment in principal.held_roles())
+    key = (principal.is_superuser, roles, language)
+    menus = kept.get(key)
+    if menus is None:
+        if len(kept) >= MENU_KEYS:
+            kept.clear()
+        menus = kept.setdefault(key, _menus(catalog, principal, language))
+    return [
+        {
+            **app,
+            "entities": [{**e, "actions": list(e["actions"])} for e in app["entities"]],
+            "reports": list(app["reports"]),
+        }
+        for app in menus
+    ]
+
+
+def _menus(catalog: Catalog, principal: Principal, language: str) -> list[dict[str, Any]]:
     menus = []
     bundles = sorted(
         catalog.definitions.apps.items(), key=lambda item: (item[1].app.order, item[0])

@@ -1,5 +1,5 @@
-"""Writing records: permissions, validation, references, uniqueness, optimistic locking and
-the on-delete rules; each write one transaction with its audit entry."""
+"""Writing records: permissions, validation, references, uniqueness and optimistic locking;
+each write one transaction with its audit entry. Deleting is in `engine.records.deleting`."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def insert_record(
     if entity.flow is not None:
         system |= {"state": entity.flow.initial, "flow_version": entity.flow.version}
     stored = seal(entity, values)
-    result = _write(conn, entity.table.insert().values(**stored, **system))
+    result = checked_write(conn, entity.table.insert().values(**stored, **system))
     record_id: int = result.inserted_primary_key[0]
     if fetch_in_scope(conn, entity, access, "create", record_id) is None:
         raise Refused("create", None, Forbidden(OUT_OF_SCOPE))
@@ -177,7 +177,7 @@ def update_record(
     table = entity.table
     try:
         with write_transaction(engine) as conn:
-            access, current = _current(conn, entity, principal, "update", record_id)
+            access, current = current_record(conn, entity, principal, "update", record_id)
             _check_writable(access, "update", sent, record_id)
             _check_editable(entity, current, sent, record_id)
             check_version(entity, record_id, current, expected)
@@ -210,7 +210,7 @@ def update_record(
                     def_version=entity.version,
                 )
             )
-            if _write(conn, statement).rowcount != 1:
+            if checked_write(conn, statement).rowcount != 1:
                 raise PreconditionFailed(
                     f"{entity.path} {record_id} was changed by someone else; reload it"
                 )
@@ -224,29 +224,7 @@ def update_record(
         raise audited_refusal(engine, entity, principal, refused) from None
 
 
-def delete_record(
-    engine: sa.Engine,
-    entity: CompiledEntity,
-    record_id: int,
-    principal: Principal,
-    if_match: str | None = None,
-) -> None:
-    """Delete a record, applying each referring field's rule: restrict, cascade or set_null."""
-    expected = parse_if_match(if_match)
-    try:
-        with write_transaction(engine) as conn:
-            _, current = _current(conn, entity, principal, "delete", record_id)
-            check_version(entity, record_id, current, expected)
-            event = RecordEvent(conn, entity, "delete", principal, {}, current, record_id)
-            fire("before_delete", event)
-            _delete(conn, entity, [record_id], principal, set())
-            audit_change(conn, entity, principal, "delete", record_id, current, None)
-            fire("after_delete", event)
-    except Refused as refused:
-        raise audited_refusal(engine, entity, principal, refused) from None
-
-
-def _current(
+def current_record(
     conn: sa.Connection,
     entity: CompiledEntity,
     principal: Principal,
@@ -346,48 +324,6 @@ def audited_refusal(
     return refused.error
 
 
-def _delete(
-    conn: sa.Connection,
-    entity: CompiledEntity,
-    ids: list[int],
-    principal: Principal,
-    seen: set[tuple[str, int]],
-) -> None:
-    ids = [i for i in ids if (entity.path, i) not in seen]
-    if not ids:
-        return
-    seen.update((entity.path, i) for i in ids)
-    for referrer in entity.referrers:
-        child = referrer.entity.table
-        column = child.c[referrer.field]
-        child_ids = list(conn.execute(sa.select(child.c.id).where(column.in_(ids))).scalars())
-        child_ids = [i for i in child_ids if (referrer.entity.path, i) not in seen]
-        if not child_ids:
-            continue
-        if referrer.on_delete == "restrict":
-            path = f"{referrer.entity.path}.{referrer.field}"
-            message = f"{len(child_ids)} {referrer.entity.path} records refer to it"
-            raise Conflict(
-                f"{entity.path} {ids[0]} is still referred to", [field_error(path, message)]
-            )
-        if referrer.on_delete == "cascade":
-            _delete(conn, referrer.entity, child_ids, principal, seen)
-        else:
-            conn.execute(
-                child.update()
-                .where(child.c.id.in_(child_ids))
-                .values(
-                    {
-                        referrer.field: None,
-                        "row_version": child.c.row_version + 1,
-                        "updated_at": datetime.now(UTC),
-                        "updated_by": principal.username,
-                    }
-                )
-            )
-    _write(conn, entity.table.delete().where(entity.table.c.id.in_(ids)))
-
-
 def parse_if_match(header: str | None) -> int | None:
     """`If-Match: 3`, `"3"` or `W/"3"` → 3."""
     if header is None:
@@ -479,7 +415,7 @@ def _equal(entity: CompiledEntity, name: str, value: Any) -> sa.ColumnElement[bo
     return entity.table.c[name] == value
 
 
-def _write(conn: sa.Connection, statement: Any) -> Any:
+def checked_write(conn: sa.Connection, statement: Any) -> Any:
     """Run a write; a constraint the checks above could not see (a race) becomes a 409."""
     try:
         return conn.execute(statement)

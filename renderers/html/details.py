@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -35,11 +35,11 @@ from renderers.html import flow_panel as panels
 from renderers.html.chrome import Chrome, chrome_of
 from renderers.html.environment import render
 from renderers.html.login import safe_next
+from renderers.html.pages import forget_notice, remember_notice, take_notice
 from renderers.html.values import field_label, is_number, reference_titles, show, title_of
 
 RELATED_ROWS = 10
 INT64_MAX = 2**63 - 1
-NOTICE_COOKIE = "anju_notice"
 INFO_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
 TEXTS = {
     "zh": {
@@ -509,27 +509,6 @@ async def transition(request: Request) -> Response:
 def _transition_label(entity: CompiledEntity, name: str, language: str) -> str:
     found = entity.flow.transition(name) if entity.flow else None
     return pick(found.label, language, name) if found else name
-
-
-def remember_notice(response: RedirectResponse, text: str, secure: bool) -> None:
-    """A one-time message for the page the redirect leads to, and only for that page (a
-    cookie, as the list's query string is all filters)."""
-    target = response.headers["location"]
-    value = f"{quote(target, safe='')} {quote(text, safe='')}"
-    response.set_cookie(
-        NOTICE_COOKIE, value, max_age=60, path="/", samesite="lax", httponly=True, secure=secure
-    )
-
-
-def take_notice(request: Request) -> str | None:
-    """The one-time message left for this page, if any (clear it with `forget_notice`)."""
-    target, _, text = request.cookies.get(NOTICE_COOKIE, "").partition(" ")
-    meant_for = unquote(target).split("?")[0]
-    return unquote(text) if text and meant_for == request.url.path else None
-
-
-def forget_notice(response: Response) -> None:
-    response.delete_cookie(NOTICE_COOKIE, path="/")
 
 
 ROUTES: list[BaseRoute] = [

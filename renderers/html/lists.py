@@ -21,9 +21,8 @@ from starlette.routing import BaseRoute, Route
 from engine import records
 from engine.audit import AuditEvent, append
 from engine.catalog import CompiledEntity
-from engine.errors import AnjuError, BadRequest, Conflict, NotFound, field_error
+from engine.errors import BadRequest, field_error
 from engine.principal import Principal
-from engine.records.evaluation import environment, sql_context
 from engine.records.reading import require_action
 from engine.runtime import Runtime
 from metamodel.labels import pick
@@ -38,6 +37,7 @@ from renderers.html.list_page import (
     load_list_page,
     screen_params,
 )
+from renderers.html.pages import forget_notice, remember_notice, take_notice
 from renderers.html.values import field_label, reference_titles, show
 
 EXPORT_CHUNK = 1000  # rows per query of an export: one titles query per reference per chunk
@@ -45,7 +45,8 @@ BOM = "\ufeff"  # so Excel reads the CSV as UTF-8 and shows Chinese
 
 
 async def list_screen(request: Request) -> Response:
-    """`GET /{app}/{entity}`; an htmx request from the filter form gets only the results."""
+    """`GET /{app}/{entity}`, with the notice a redirect left for it (a delete's), once; an
+    htmx request from the filter form gets only the results."""
     runtime: Runtime = request.app.state.runtime
     catalog = runtime.require_catalog()
     entity = entity_of(catalog, request)
@@ -54,38 +55,43 @@ async def list_screen(request: Request) -> Response:
     params = screen_params(request.query_params.multi_items())
     title = pick(entity.definition.label, language_of_page(request), entity.name)
     chrome = chrome_of(request, title, catalog, own_texts=TEXTS)
-    deleted = request.query_params.get("deleted", "")
-    notice = chrome.texts["deleted"].format(count=deleted) if deleted.isdigit() else ""
+    partial = request.headers.get("hx-request") and request.headers.get("hx-target") == "results"
+    notice = None if partial else take_notice(request)
     limits = (settings.page_size, settings.max_page_size, settings.count_limit)
 
     def run() -> ListPage:
         with runtime.engine.begin() as conn:  # a read that unmasks writes its audit entry
-            return load_list_page(conn, entity, principal, params, chrome, limits, notice)
+            return load_list_page(conn, entity, principal, params, chrome, limits, notice or "")
 
     page = await run_in_threadpool(run)
     status = 422 if page.errors else 200
-    partial = request.headers.get("hx-request") and request.headers.get("hx-target") == "results"
-    return render(request, "_list_results.html" if partial else "list.html", page, status)
+    response = render(request, "_list_results.html" if partial else "list.html", page, status)
+    if notice:
+        forget_notice(response)
+    return response
 
 
 async def bulk(request: Request) -> Response:
-    """`POST /{app}/{entity}/bulk` with `ids` and `action` (delete or export)."""
+    """`POST /{app}/{entity}/bulk` with `ids` and `action`: export them, or delete them all
+    (or none) and go back to the list as it was, with a notice."""
     runtime: Runtime = request.app.state.runtime
     entity = entity_of(runtime.require_catalog(), request)
     principal = principal_of(request)
     form = await request.form()
     ids = _ids([str(v) for v in form.getlist("ids")])
     action = str(form.get("action", ""))
-    back = parse_qsl(str(form.get("query", "")))
+    back = urlencode(parse_qsl(str(form.get("query", ""))))
     if action == "export":
         return await _export(request, runtime, entity, [("id__in", ",".join(map(str, ids)))])
     if action != "delete":
         raise BadRequest(
             "unknown bulk action", [field_error("action", "expected delete or export")]
         )
-    await run_in_threadpool(delete_all, runtime.engine, entity, ids, principal)
-    query = urlencode([*back, ("deleted", str(len(ids)))])
-    return RedirectResponse(f"/{entity.app}/{entity.name}?{query}", 303)
+    await run_in_threadpool(records.delete_records, runtime.engine, entity, ids, principal)
+    response = RedirectResponse(f"/{entity.app}/{entity.name}{'?' if back else ''}{back}", 303)
+    notice = chrome_of(request, with_menus=False, own_texts=TEXTS).texts["deleted"]
+    remember_notice(response, notice.format(count=len(ids)), runtime.settings.secure_cookies)
+    return response
 
 
 async def export(request: Request) -> Response:
@@ -102,62 +108,6 @@ def _ids(raw: list[str]) -> list[int]:
     if not all(v.isdigit() for v in raw):
         raise BadRequest("malformed selection", [field_error("ids", "expected record numbers")])
     return sorted({int(v) for v in raw})
-
-
-def delete_all(
-    engine: sa.Engine, entity: CompiledEntity, ids: list[int], principal: Principal
-) -> None:
-    """Delete every selected record, or none: each is checked (in scope, deletable, not still
-    referred to) before the first is deleted, then each goes through `records.delete_record`.
-
-    A refusal the check cannot foresee (a plugin's hook, a concurrent change) stops at that
-    record; the error then says how many were already deleted."""
-    with engine.connect() as conn:
-        _check_deletable(conn, entity, ids, principal)
-    for done, record_id in enumerate(ids):
-        try:
-            records.delete_record(engine, entity, record_id, principal)
-        except AnjuError as error:
-            if not done:
-                raise
-            raise type(error)(
-                f"{done} of {len(ids)} deleted; then: {error.message}", error.details
-            ) from error
-
-
-def _check_deletable(
-    conn: sa.Connection, entity: CompiledEntity, ids: list[int], principal: Principal
-) -> None:
-    access = require_action(conn, entity, principal, "delete")
-    table = entity.table
-    context = sql_context(conn, entity, environment(None, entity, principal))
-    query = sa.select(table.c.id).where(table.c.id.in_(ids))
-    for action in ("read", "delete"):
-        scope = access.row_condition(action, table, context)
-        if scope is not None:
-            query = query.where(scope)
-    found = set(conn.execute(query).scalars())
-    missing = [i for i in ids if i not in found]
-    if missing:
-        shown = ", ".join(f"#{i}" for i in missing)
-        raise NotFound(
-            f"you may not delete {shown}",
-            [field_error("ids", f"not found or not yours to delete: {shown}")],
-        )
-    details = []
-    for referrer in entity.referrers:
-        if referrer.on_delete != "restrict":
-            continue
-        child = referrer.entity.table
-        column = child.c[referrer.field]
-        held = sorted(set(conn.execute(sa.select(column).where(column.in_(ids))).scalars()))
-        if held:
-            shown = ", ".join(f"#{i}" for i in held)
-            details.append(
-                field_error(f"{referrer.entity.path}.{referrer.field}", f"still refers to {shown}")
-            )
-    if details:
-        raise Conflict("some selected records are still referred to; nothing was deleted", details)
 
 
 async def _export(

@@ -48,11 +48,6 @@ TEXTS = {
         "mismatch": "两次输入的新密码不一致。",
         "policy": "新密码不符合密码策略：",
         "csrf": "页面已过期，请重新提交。",
-        "logged_in_as": "当前用户",
-        "roles": "角色",
-        "organisation": "所属机构",
-        "none": "无",
-        "logout": "退出登录",
     },
     "en": {
         "app_name": "Anju",
@@ -72,11 +67,6 @@ TEXTS = {
         "mismatch": "The two new passwords differ.",
         "policy": "The new password does not meet the password policy:",
         "csrf": "The page had expired; please submit it again.",
-        "logged_in_as": "Logged in as",
-        "roles": "Roles",
-        "organisation": "Organisation",
-        "none": "none",
-        "logout": "Log out",
     },
 }
 
@@ -99,18 +89,6 @@ class LoginPage:
     change_password: bool = False
 
 
-@dataclass(frozen=True)
-class HomePage:
-    """Who is logged in, with the CSRF token of the logout form."""
-
-    language: str
-    texts: dict[str, str]
-    username: str
-    roles: list[str]
-    org_code: str | None
-    csrf_token: str
-
-
 def _realm(request: Request) -> Realm:
     realm: Realm = request.app.state.realm
     return realm
@@ -123,21 +101,6 @@ def safe_next(target: str | None) -> str:
     if any(ord(c) < 32 for c in target) or target.split("?")[0] == "/login":
         return "/"
     return target
-
-
-async def home(request: Request) -> Response:
-    principal = principal_of(request)
-    session = session_of(request)
-    language = language_of_page(request)
-    page = HomePage(
-        language=language,
-        texts=TEXTS[language],
-        username=principal.username,
-        roles=list(principal.roles),
-        org_code=principal.org_code,
-        csrf_token=session.csrf_token if session else "",
-    )
-    return render(request, "home.html", page)
 
 
 async def login_form(request: Request) -> Response:

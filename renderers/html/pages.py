@@ -1,10 +1,12 @@
 """What every screen shares beyond its frame: error pages instead of JSON for browsers,
-the language switch, and the static files."""
+the language switch, the one-time notice a redirect leaves for the next page, and the
+static files."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -14,6 +16,7 @@ from renderers.html.chrome import Chrome, chrome_of
 from renderers.html.environment import LANGUAGE_COOKIE, LANGUAGES, render
 
 ONE_YEAR = 365 * 24 * 3600
+NOTICE_COOKIE = "anju_notice"
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,29 @@ async def switch_language(request: Request) -> Response:
             secure=settings.secure_cookies,
         )
     return response
+
+
+def remember_notice(response: RedirectResponse, text: str, secure: bool) -> None:
+    """Leave a one-time message ("Deleted: A-1") for the page the redirect leads to, and
+    only for that page. It travels in a cookie, as a list's query string is all filters.
+
+        response = RedirectResponse("/estate/unit", 303)
+        remember_notice(response, "已删除：A-1", settings.secure_cookies)
+    """
+    target = response.headers["location"]
+    value = f"{quote(target, safe='')} {quote(text, safe='')}"
+    response.set_cookie(
+        NOTICE_COOKIE, value, max_age=60, path="/", samesite="lax", httponly=True, secure=secure
+    )
+
+
+def take_notice(request: Request) -> str | None:
+    """The one-time message a redirect left for this page, if any; the page that shows it
+    clears it with `forget_notice`, so a reload does not show it again."""
+    target, _, text = request.cookies.get(NOTICE_COOKIE, "").partition(" ")
+    meant_for = unquote(target).split("?")[0]
+    return unquote(text) if text and meant_for == request.url.path else None
+
+
+def forget_notice(response: Response) -> None:
+    response.delete_cookie(NOTICE_COOKIE, path="/")

@@ -19,3 +19,11 @@ def server(tmp_path: Path, database_url: str | None) -> Iterator[LiveServer]:
     require_chromium()  # skip (or fail in CI) before paying for a server
     with live_server(tmp_path, database_url, FixedClock(START)) as live:
         yield live
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path, database_url: str | None) -> Iterator[LiveServer]:
+    """A live server with a small demo city: regions, projects, buildings, 40 units."""
+    require_chromium()
+    with live_server(tmp_path, database_url, FixedClock(START), demo_units=40) as live:
+        yield live

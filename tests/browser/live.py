@@ -8,6 +8,9 @@ a journey fails if one goes anywhere else (the vendored htmx and ECharts make th
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -28,10 +31,12 @@ from engine.clock import FixedClock
 from engine.runtime import Runtime
 from engine.settings import Settings
 from renderers.app import create_app
+from run import cmd_demo_data
 from tests.databases import ADMIN_PASSWORD, FAST_ARGON2
 
 APPS_CONFIG = Path(__file__).resolve().parents[2] / "apps_config"
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+DEMO_PASSWORD = "Demo-Staff-2026!"
 CHROMIUM_FLAGS = [  # quiet on a closed network: no background calls home
     "--no-sandbox",
     "--disable-gpu",
@@ -83,8 +88,9 @@ def _free_port() -> int:
 
 @contextmanager
 def live_server(
-    tmp_path: Path, database_url: str | None, clock: FixedClock
+    tmp_path: Path, database_url: str | None, clock: FixedClock, demo_units: int = 0
 ) -> Iterator[LiveServer]:
+    """The server, after loading `demo_units` housing units of demo data (0: none)."""
     settings = Settings(
         data_dir=tmp_path / "var",
         apps_config=APPS_CONFIG,
@@ -92,8 +98,12 @@ def live_server(
         admin_password=ADMIN_PASSWORD,
         job_threads=False,
         catalog_check_seconds=0,
+        demo_password=DEMO_PASSWORD,
         **FAST_ARGON2,
     )
+    if demo_units:
+        with contextlib.redirect_stdout(io.StringIO()):
+            cmd_demo_data(settings, argparse.Namespace(units=demo_units, seed=2026))
     runtime = Runtime.create(settings, clock)
     port = _free_port()
     config = uvicorn.Config(
@@ -167,11 +177,15 @@ def journey(server: LiveServer, name: str, phone: bool = False) -> Iterator[Jour
         viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
         context = browser.new_context(viewport=viewport, locale="zh-CN")
         page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # confirm() of data-confirm forms
         page.set_default_timeout(15_000)
         current = Journey(page, server, name)
         page.on("request", lambda request: current.requests.append(request.url))
         try:
             yield current
+        except BaseException:
+            current.screenshot("failed")  # what the user saw when the journey broke
+            raise
         finally:
             context.close()
             browser.close()

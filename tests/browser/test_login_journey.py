@@ -35,10 +35,13 @@ def test_the_menu_folds_away_on_a_phone_and_keyboard_reaches_the_content(
 ) -> None:
     with journey(server, "phone", phone=True) as tab:
         tab.log_in("admin", ADMIN_PASSWORD)
-        side = tab.page.locator("details.side")
-        assert side.get_attribute("open") is None  # folded on a narrow screen
-        tab.page.click("details.side summary")
-        assert tab.page.locator("#side-menu").is_visible()
         tab.page.keyboard.press("Tab")  # the first stop is the skip link
         assert tab.page.evaluate("document.activeElement.className") == "skip"
+        tab.page.keyboard.press("Enter")
+        assert tab.page.evaluate("document.activeElement.id") == "content"
+        side = tab.page.locator("details.side")
+        assert side.get_attribute("open") is None  # folded on a narrow screen
+        assert not tab.page.locator("#side-menu").is_visible()
+        tab.page.click("details.side summary")
+        assert tab.page.locator("#side-menu").is_visible()
         tab.screenshot("1-phone-menu")

@@ -1,20 +1,35 @@
-"""Writing and reading records through `engine.records`, as the system principal."""
+"""Writing and reading records through `engine.records`, as the system principal; deleting
+several at once, all or none, with a plugin listening to the deletes."""
 
 from __future__ import annotations
 
 import json
+import sys
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from engine import records
+from engine.audit.trail import audit_table
 from engine.catalog import CompiledEntity
-from engine.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from engine.errors import (
+    AnjuError,
+    Conflict,
+    NotFound,
+    PluginFailed,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from engine.principal import SYSTEM
 from engine.runtime import Runtime
+from tests.databases import estate_settings, started_runtime
 
 
 def entity_of(runtime: Runtime, name: str) -> CompiledEntity:
@@ -310,3 +325,121 @@ def test_refused_delete_leaves_no_cascade_half_done(
         delete(runtime, "building", building["id"])
 
     assert [count(runtime, name) for name in ("building", "meter", "unit")] == [1, 1, 1]
+
+
+# --- deleting several records at once ---
+
+
+def deletes_audited(runtime: Runtime) -> list[int]:
+    with runtime.engine.connect() as conn:
+        query = sa.select(audit_table.c.record_id).where(audit_table.c.action == "record.delete")
+        return sorted(int(i) for i in conn.execute(query).scalars())
+
+
+def test_delete_records_deletes_each_with_its_audit_entry(runtime: Runtime) -> None:
+    made = [create(runtime, "unit", {"code": f"A-{n}"})["id"] for n in range(3)]
+
+    records.delete_records(runtime.engine, entity_of(runtime, "unit"), made[:2], SYSTEM)
+
+    assert count(runtime, "unit") == 1
+    assert deletes_audited(runtime) == made[:2]
+
+
+def test_delete_records_deletes_none_when_one_is_still_referred_to(
+    runtime: Runtime, building: dict[str, Any]
+) -> None:
+    free = create(runtime, "building", {"name": "Tower B"})["id"]
+    create(runtime, "meter", {"serial": "M1", "building": free})  # would cascade
+    create(runtime, "unit", {"code": "A-1", "building": building["id"]})
+    buildings = entity_of(runtime, "building")
+
+    with pytest.raises(Conflict) as refused:
+        records.delete_records(runtime.engine, buildings, [free, building["id"]], SYSTEM)
+
+    assert refused.value.message == f"estate.building {building['id']} is still referred to"
+    assert [count(runtime, name) for name in ("building", "meter", "unit")] == [2, 1, 1]
+    assert deletes_audited(runtime) == []
+
+
+def test_delete_records_names_a_missing_record_and_deletes_none(runtime: Runtime) -> None:
+    made = create(runtime, "unit", {"code": "A-1"})["id"]
+
+    with pytest.raises(NotFound, match=f"estate.unit {made + 1} not found"):
+        records.delete_records(runtime.engine, entity_of(runtime, "unit"), [made, made + 1], SYSTEM)
+
+    assert count(runtime, "unit") == 1
+
+
+DELETE_HOOKS = """
+'''Hears deletes of buildings; keeps one named "keep", fails after deleting one named "boom".'''
+from engine.errors import Conflict
+from plugins.hookspecs import hookimpl
+
+PLUGIN_NAME = "delete_hooks"
+HEARD = []
+
+@hookimpl
+def anju_before_delete(event):
+    HEARD.append(("before", event.record_id))
+    if event.before["name"] == "keep":
+        raise Conflict("this building is kept")
+
+@hookimpl
+def anju_after_delete(event):
+    HEARD.append(("after", event.record_id))
+    if event.before["name"] == "boom":
+        raise RuntimeError("the registry is unreachable")
+"""
+
+
+@pytest.fixture
+def hooked(
+    tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Runtime, ModuleType]]:
+    """A runtime with the `delete_hooks` plugin, and the plugin's module (what it heard)."""
+    name = f"delete_hooks_{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / "plugin_modules"
+    folder.mkdir()
+    (folder / f"{name}.py").write_text(DELETE_HOOKS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(folder))
+    settings = estate_settings(tmp_path, database_url, plugins=["plugins.builtin", name])
+    try:
+        with started_runtime(settings) as runtime:
+            yield runtime, sys.modules[name]
+    finally:
+        sys.modules.pop(name, None)
+
+
+def test_delete_records_lets_each_record_be_heard_by_the_hooks(
+    hooked: tuple[Runtime, ModuleType],
+) -> None:
+    runtime, plugin = hooked
+    made = [create(runtime, "building", {"name": f"Tower {n}"})["id"] for n in range(2)]
+
+    records.delete_records(runtime.engine, entity_of(runtime, "building"), made, SYSTEM)
+
+    assert sorted(plugin.HEARD) == sorted((when, i) for when in ("before", "after") for i in made)
+    assert deletes_audited(runtime) == made
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        ("keep", Conflict, "this building is kept"),
+        ("boom", PluginFailed, "plugin 'delete_hooks' failed in anju_after_delete"),
+    ],
+)
+def test_a_hook_refusing_one_record_midway_deletes_none(
+    hooked: tuple[Runtime, ModuleType], name: str, error: type[AnjuError], message: str
+) -> None:
+    runtime, plugin = hooked
+    names = ["Tower A", name, "Tower C"]
+    made = [create(runtime, "building", {"name": n})["id"] for n in names]
+
+    with pytest.raises(error) as refused:
+        records.delete_records(runtime.engine, entity_of(runtime, "building"), made, SYSTEM)
+
+    assert refused.value.message.startswith(f"estate.building {made[1]}: {message}")
+    assert ("after" if name == "boom" else "before", made[0]) in plugin.HEARD  # heard, undone
+    assert count(runtime, "building") == 3
+    assert deletes_audited(runtime) == []

@@ -1,5 +1,6 @@
 """The list screen: columns, masked and hidden fields, labels in both languages, filters by
-field type, sort, pages, bulk delete, CSV export and its audit entry.
+field type, sort, pages, bulk delete (all or none), the notice a delete leaves for it, CSV
+export and its audit entry.
 
 Units are listed by `admin`, by an `officer` (every action, buildings only its own) and by a
 `clerk` (read only; `rent` hidden, `phone` masked).
@@ -292,10 +293,12 @@ def test_bulk_delete_deletes_only_the_selected_rows(app_client: TestClient, admi
     )
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/estate/unit?status=let&deleted=2"
+    assert response.headers["location"] == "/estate/unit?status=let"
     assert sorted(ids_by_code(app_client)) == ["A-2", "A-3", "B-1"]
     after: Any = admin.get(response.headers["location"])
     assert "已删除 2 条记录。" in after.text
+    again: Any = admin.get(response.headers["location"])
+    assert "已删除" not in again.text  # a notice shows once, not on every reload
 
 
 def test_bulk_delete_is_refused_without_the_delete_permission(app_client: TestClient) -> None:
@@ -333,6 +336,46 @@ def test_bulk_delete_deletes_nothing_when_one_is_still_referred_to(
     names = [b["name"] for b in app_client.get("/api/estate/building").json()["items"]]
     assert names == ["北楼", "南楼"]
     assert len(ids) == 5
+
+
+def test_bulk_delete_deletes_none_when_a_later_one_is_refused_and_names_it(
+    app_client: TestClient, admin: Browser
+) -> None:
+    free = app_client.post("/api/estate/building", json={"name": "南楼"}).json()["id"]
+    app_client.post("/api/estate/meter", json={"serial": "M1", "building": free})
+    held = app_client.post("/api/estate/building", json={"name": "西楼"}).json()["id"]
+    app_client.post("/api/estate/unit", json={"code": "C-1", "building": held})
+
+    response: Any = admin.client.post(
+        "/estate/building/bulk",
+        data={"csrf_token": admin.csrf, "ids": [str(free), str(held)], "action": "delete"},
+        headers={"Accept": "text/html"},
+    )
+
+    assert response.status_code == 409
+    assert f"estate.building {held} is still referred to" in response.text
+    names = [b["name"] for b in app_client.get("/api/estate/building").json()["items"]]
+    assert names == ["北楼", "南楼", "西楼"]
+    assert app_client.get("/api/estate/meter").json()["count"] == 1
+    assert audit_entries(app_client, "record.delete") == []
+
+
+@pytest.mark.parametrize(("language", "notice"), [("zh", "已删除：A-1"), ("en", "Deleted: A-1")])
+def test_deleting_from_the_record_page_shows_a_notice_on_the_list_once(
+    app_client: TestClient, admin: Browser, language: str, notice: str
+) -> None:
+    record = ids_by_code(app_client)["A-1"]
+
+    deleted: Any = admin.post(f"/estate/unit/{record}/delete?lang={language}")
+    elsewhere: Any = admin.get("/estate/building")
+    listed: Any = admin.get(deleted.headers["location"])
+    again: Any = admin.get(deleted.headers["location"])
+
+    assert deleted.status_code == 303
+    assert notice not in elsewhere.text  # the notice is for the list the delete led to
+    assert f'id="notice">{notice}</p>' in listed.text
+    assert notice not in again.text
+    assert "A-1" not in ids_by_code(app_client)
 
 
 def export_rows(response: Any) -> list[list[str]]:

@@ -1,6 +1,6 @@
 // Anju's small script (no inline scripts: the pages' CSP forbids them).
 // - [data-select-all]: a checkbox that checks every box named by its value (bulk actions).
-// - [data-confirm]: asks before a form submits.
+// - [data-confirm]: on a form, or on the submit button pressed, asks before the form submits.
 // - the side menu starts closed on a phone screen.
 document.addEventListener("change", function (event) {
   var box = event.target;
@@ -12,7 +12,9 @@ document.addEventListener("change", function (event) {
 });
 document.addEventListener("submit", function (event) {
   var form = event.target;
-  var text = form.dataset && form.dataset.confirm;
+  var button = event.submitter;
+  var text = (button && button.dataset && button.dataset.confirm) ||
+    (form.dataset && form.dataset.confirm);
   if (text && !window.confirm(text)) { event.preventDefault(); }
 });
 document.addEventListener("DOMContentLoaded", function () {
