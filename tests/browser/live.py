@@ -69,10 +69,12 @@ class LiveServer:
     runtime: Runtime = field(repr=False)
     clock: FixedClock = field(repr=False)
     admin: httpx.Client = field(repr=False)  # the API as admin, for setting the scene
+    clients: list[httpx.Client] = field(default_factory=list, repr=False)
 
     def api(self, username: str, password: str) -> httpx.Client:
         """An API client acting as another user."""
         client = httpx.Client(base_url=self.url, timeout=30)
+        self.clients.append(client)  # closed with the server
         response = client.post("/api/auth/token", json={"username": username, "password": password})
         assert response.status_code == 200, response.text
         client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
@@ -120,10 +122,12 @@ def live_server(
     admin = httpx.Client(base_url=url, timeout=30)
     token = admin.post("/api/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD})
     admin.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    live = LiveServer(url, runtime, clock, admin)
     try:
-        yield LiveServer(url, runtime, clock, admin)
+        yield live
     finally:
-        admin.close()
+        for client in [admin, *live.clients]:
+            client.close()
         server.should_exit = True
         thread.join(timeout=30)
 
