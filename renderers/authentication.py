@@ -254,7 +254,9 @@ async def _csrf_passes(
         receive = _replay(body, False, receive)
     elif sent is None and media_type == "multipart/form-data":
         _, options = parse_options_header(content_type)
-        finder = TokenFinder(options.get(b"boundary", b""))
+        if not options.get(b"boundary"):  # no parts to find the token in
+            return receive, False
+        finder = TokenFinder(options[b"boundary"])
         prefix, more = await finder.read(receive)
         sent = finder.token
         receive = _replay(prefix, more, receive)
@@ -271,7 +273,7 @@ class TokenFinder:
 
     def __init__(self, boundary: bytes) -> None:
         self.token: str | None = None
-        self.done = not boundary
+        self.done = False
         self.read_bytes = 0
         self._disposition = self._header = self._value = b""
         self._name: str | None = None
@@ -286,7 +288,7 @@ class TokenFinder:
             "on_part_end": self._part_ends,
             "on_end": self._stop,
         }
-        self._parser = MultipartParser(boundary or b"-", callbacks)
+        self._parser = MultipartParser(boundary, callbacks)
 
     async def read(self, receive: Receive) -> tuple[bytes, bool]:
         """The bytes read until the token was found or given up on, and whether the body

@@ -25,7 +25,14 @@ from engine.principal import Principal
 from metamodel.labels import pick
 from renderers.html.chrome import Chrome
 from renderers.html.list_filters import Filter, FilterInput, filters_of, search_of
-from renderers.html.values import Show, field_label, is_number, reference_titles, shower
+from renderers.html.values import (
+    Show,
+    field_label,
+    is_number,
+    reference_titles,
+    shower,
+    zone_of,
+)
 
 DEFAULT_COLUMNS = 6  # besides the title, when the entity names no `list_fields`
 LONG_TYPES = ("text", "json", "file")  # too long for a table cell
@@ -318,9 +325,9 @@ def _columns(
     return columns
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """How one column's values become cells, worked out once per page, not per row."""
+class _Slot(NamedTuple):
+    """How one column's values become cells, worked out once per page, not per row (a
+    tuple, unpacked once per cell)."""
 
     name: str
     show: Show
@@ -337,11 +344,12 @@ def _slots(
     language: str,
 ) -> list[_Slot]:
     slots = []
+    timezone = zone_of(entity)
     for name in names:
         spec = entity.fields[name]
         target = entity.references.get(name)
         target_path = f"/{target.app}/{target.name}" if target is not None else None
-        shows = shower(spec, language, titles.get(name))
+        shows = shower(spec, language, titles.get(name), timezone)
         slots.append(_Slot(name, shows, is_number(spec), name == linked, target_path))
     return slots
 
@@ -350,15 +358,15 @@ def _row(item: dict[str, Any], slots: list[_Slot], leading_id: bool, path: str) 
     record_id = item["id"]
     url = f"{path}/{record_id}"
     cells = [Cell(f"#{record_id}", url, True)] if leading_id else []
-    for slot in slots:
-        value = item.get(slot.name)
-        text = slot.show(value)
-        if slot.links_record:
+    for name, shows, numeric, links_record, target_path in slots:
+        value = item.get(name)
+        text = shows(value)
+        if links_record:
             cells.append(Cell(text or f"#{record_id}", url))
-        elif slot.target_path is not None and value is not None and text != f"#{value}":
-            cells.append(Cell(text, f"{slot.target_path}/{value}"))
+        elif target_path is not None and value is not None and text != f"#{value}":
+            cells.append(Cell(text, f"{target_path}/{value}"))
         else:
-            cells.append(Cell(text, None, slot.numeric))
+            cells.append(Cell(text, None, numeric))
     return Row(record_id, cells)
 
 

@@ -68,6 +68,8 @@ def shower(
         return _file
     if kind in ("string", "integer"):
         return lambda value: "" if value is None else str(value)
+    if kind == "decimal":
+        return lambda value: format(value, "f") if isinstance(value, Decimal) else _text(value)
     return _text
 
 
