@@ -14,7 +14,6 @@ from engine.principal import Principal
 from metamodel.labels import pick
 from metamodel.models import ACTIONS
 
-
 MENU_KEYS = 256  # role combinations × languages kept per catalog; past it, start again
 
 

@@ -196,8 +196,9 @@ def _union(
 ) -> sa.CompoundSelect | sa.Select[Any]:
     selects = []
     for name, scope in parts:
-        table = entity.references[name].table
-        title = table.c[entity.references[name].definition.title_field or "id"]
+        target = entity.references[name]
+        table = target.table
+        title: sa.ColumnElement[Any] = table.c[target.definition.title_field or "id"]
         if not isinstance(title.type, sa.String):
             title = sa.cast(title, sa.String)  # one column type for every part of the union
         query = sa.select(sa.literal(name, sa.String), table.c.id, title).where(

@@ -127,7 +127,10 @@ def test_titles_of_every_reference_field_come_from_one_query(runtime: Runtime) -
         titles = reference_titles(conn, meters, rows, ADMIN)
         again = reference_titles(conn, meters, [{"building": south, "unit": None}], ADMIN)
 
-    assert titles == {"building": {north: "北楼", south: "南楼", 999: "#999"}, "unit": {unit: "A-1"}}
+    assert titles == {
+        "building": {north: "北楼", south: "南楼", 999: "#999"},
+        "unit": {unit: "A-1"},
+    }
     assert again == {"building": {south: "南楼"}, "unit": {}}
     assert len(queries) == 2
 
