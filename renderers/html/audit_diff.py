@@ -147,7 +147,7 @@ def definition_diff(
         kind=change.kind,
         name=change.name,
         change=change.change,
-        paths=[_path_change(c) for c in change.changes],
+        paths=[path_change(c) for c in change.changes],
         rows=side_by_side(canonical_yaml(old), canonical_yaml(new)),
     )
 
@@ -197,18 +197,23 @@ def _side_label(texts: dict[str, str], key: str, number: int | None) -> str:
     return text(texts, key, name=name)
 
 
-def _path_change(change: Change) -> PathChange:
+def path_change(change: Change, limit: int | None = VALUE_LIMIT) -> PathChange:
+    """One semantic change for people: the values it replaced and put, each cut at `limit`
+    characters (None: whole, as the studio shows a draft's change before publishing)."""
     shows_old = change.change in ("removed", "modified", "reordered")
     shows_new = change.change in ("added", "modified", "reordered")
     return PathChange(
         path=change.path or "/",
         change=change.change,
-        old=_compact(change.old) if shows_old else "",
-        new=_compact(change.new) if shows_new else "",
+        old=_compact(change.old, limit) if shows_old else "",
+        new=_compact(change.new, limit) if shows_new else "",
     )
 
 
-def _compact(value: Any) -> str:
-    """A value on one line, as JSON keeps Chinese readable, cut at `VALUE_LIMIT`."""
-    shown = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
-    return shown if len(shown) <= VALUE_LIMIT else shown[: VALUE_LIMIT - 1] + "…"
+def _compact(value: Any, limit: int | None) -> str:
+    """A value on one line: text as it is, the rest as JSON (keeping Chinese readable)."""
+    if isinstance(value, str):
+        shown = value
+    else:
+        shown = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    return shown if limit is None or len(shown) <= limit else shown[: limit - 1] + "…"

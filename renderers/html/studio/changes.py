@@ -4,9 +4,7 @@ the publish form. Publishing re-renders this page with its errors (`publishing`)
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,6 +16,7 @@ from engine.errors import ValidationFailed
 from engine.publishing import draft_contents, plan
 from engine.runtime import Runtime
 from metamodel.diff import DefinitionChange, diff_contents
+from renderers.html.audit_diff import PathChange, path_change
 from renderers.html.chrome import Chrome
 from renderers.html.environment import render
 from renderers.html.studio.browse import definition_url
@@ -31,16 +30,6 @@ from renderers.html.studio.context import (
 )
 
 SEVERITY_BADGES = {"info": "ok", "warning": "warn", "data_loss": "bad", "blocker": "bad"}
-
-
-@dataclass(frozen=True)
-class PathChange:
-    """One changed value inside a definition, its old and new values as text."""
-
-    path: str
-    change: str  # added | removed | modified | reordered
-    old: str
-    new: str
 
 
 @dataclass(frozen=True)
@@ -104,15 +93,6 @@ class DiffPage:
     force: bool = False
 
 
-def shown(value: Any) -> str:
-    """A definition value as one readable line: text as it is, the rest as JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
 def build_diff_page(
     chrome: Chrome,
     review: Review,
@@ -129,7 +109,7 @@ def build_diff_page(
             change.name,
             change.change,
             definition_url((change.app, change.kind, change.name)),
-            [PathChange(c.path, c.change, shown(c.old), shown(c.new)) for c in change.changes],
+            [path_change(c, limit=None) for c in change.changes],
         )
         for change in review.changes
     ]
