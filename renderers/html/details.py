@@ -36,7 +36,14 @@ from renderers.html.chrome import Chrome, chrome_of
 from renderers.html.environment import render
 from renderers.html.login import safe_next
 from renderers.html.pages import forget_notice, remember_notice, take_notice
-from renderers.html.values import field_label, is_number, reference_titles, show, title_of
+from renderers.html.values import (
+    field_label,
+    is_number,
+    reference_titles,
+    show,
+    title_of,
+    zone_of,
+)
 
 RELATED_ROWS = 10
 INT64_MAX = 2**63 - 1
@@ -248,7 +255,7 @@ def _shown(
     spec = entity.fields[name]
     value = record.get(name)
     href = None
-    text = show(spec, value, language, titles.get(name))
+    text = show(spec, value, language, titles.get(name), zone_of(entity))
     target = entity.references.get(name)
     if target is not None and isinstance(value, int):
         href = f"/{target.app}/{target.name}/{value}"

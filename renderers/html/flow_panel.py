@@ -27,7 +27,7 @@ from engine.values import ConversionError, convert
 from metamodel.fields import FieldDefinition
 from metamodel.flows import State
 from metamodel.labels import pick
-from renderers.html.values import field_label, show
+from renderers.html.values import field_label, show, zone_of
 
 COMMENT = "comment"
 LONGEST_CHANGE = 80
@@ -401,7 +401,7 @@ def _step_label(flow: CompiledFlow, entry: dict[str, Any], language: str) -> str
 def _changed_value(entity: CompiledEntity, name: str, value: Any, language: str) -> str:
     """A value as the timeline shows it; a long one (a check's report) cut short."""
     spec = entity.fields.get(name)
-    text = show(spec, value, language) if spec is not None else str(value or "")
+    text = show(spec, value, language, None, zone_of(entity)) if spec else str(value or "")
     return text if len(text) <= LONGEST_CHANGE else text[: LONGEST_CHANGE - 1] + "…"
 
 

@@ -37,7 +37,7 @@ from renderers.html.chrome import Chrome, chrome_of
 from renderers.html.environment import language_of_page, render
 from renderers.html.flow_panel import FlowPanel, flow_panel
 from renderers.html.login import safe_next
-from renderers.html.values import field_label, reference_titles, show, title_of
+from renderers.html.values import field_label, reference_titles, show, title_of, zone_of
 
 BOXES = ("mine", "shared", "all")
 PAGE_SIZE = 50
@@ -389,7 +389,7 @@ def task_page(
     fields = [
         RecordField(
             field_label(entity, name, language),
-            show(spec, record[name], language, titles.get(name)),
+            show(spec, record[name], language, titles.get(name), zone_of(entity)),
         )
         for name, spec in entity.fields.items()
         if name in record and spec.type != "json"  # machine data: on the record's own page

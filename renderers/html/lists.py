@@ -38,7 +38,7 @@ from renderers.html.list_page import (
     screen_params,
 )
 from renderers.html.pages import forget_notice, remember_notice, take_notice
-from renderers.html.values import field_label, reference_titles, show
+from renderers.html.values import field_label, reference_titles, show, zone_of
 
 EXPORT_CHUNK = 1000  # rows per query of an export: one titles query per reference per chunk
 BOM = "\ufeff"  # so Excel reads the CSV as UTF-8 and shows Chinese
@@ -151,11 +151,14 @@ def export_csv(
     writer = csv.writer(out)
     writer.writerow(["id", *(field_label(entity, n, language) for n in names)])
     written, truncated = 0, False
+    zone = zone_of(entity)
     while True:
         page = records.list_records(conn, entity, query, principal, count_limit=0)
         titles = reference_titles(conn, entity, page.items, principal)
         for item in page.items[: EXPORT_LIMIT - written]:
-            cells = [show(entity.fields[n], item.get(n), language, titles.get(n)) for n in names]
+            cells = [
+                show(entity.fields[n], item.get(n), language, titles.get(n), zone) for n in names
+            ]
             writer.writerow([item["id"], *cells])
         written += min(len(page.items), EXPORT_LIMIT - written)
         if page.next_cursor is None:
