@@ -384,7 +384,7 @@ def task_page(
     if entity is None:
         raise NotFound(f"{task['app']}.{task['entity']} is no longer defined")
     record = records.get_record(conn, entity, task["record_id"], principal)
-    titles = reference_titles(conn, entity, [record])
+    titles = reference_titles(conn, entity, [record], principal)
     language = chrome.language
     fields = [
         RecordField(

@@ -66,7 +66,7 @@ def reference_choices(
     then the first records the principal may choose."""
     fields = [n for n in names if n in entity.references]
     current = {n: _as_id(values.get(n)) for n in fields}
-    titles = reference_titles(conn, entity, [{n: i for n, i in current.items() if i}])
+    titles = reference_titles(conn, entity, [{n: i for n, i in current.items() if i}], principal)
     choices: dict[str, list[tuple[int, str]]] = {}
     for name in fields:
         found = first_records(conn, entity.references[name], principal)

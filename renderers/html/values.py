@@ -116,16 +116,15 @@ def reference_titles(
     conn: sa.Connection,
     entity: CompiledEntity,
     records: Iterable[dict[str, Any]],
-    principal: Principal | None = None,
+    principal: Principal,
     fields: Collection[str] | None = None,
 ) -> dict[str, dict[int, str]]:
     """For each reference field of `entity`, the titles of the records the rows point at:
     one query for all the fields (a `UNION ALL`), whatever the number of rows.
 
-    With `principal`, a title is read only from records it may list and only when it sees
-    the title field in clear, so a title never leaks; the others show as `#id`. Without one
-    (the platform's own views), titles are read unscoped. `fields` limits the work to the
-    reference fields a screen shows."""
+    A title is read only from records `principal` may list and only when it sees the title
+    field in clear, so a title never leaks; the others show as `#id`. `fields` limits the
+    work to the reference fields a screen shows."""
     rows = list(records)
     wanted = {
         name: {r[name] for r in rows if isinstance(r.get(name), int)}
@@ -147,7 +146,7 @@ def _titles_query(
     conn: sa.Connection,
     entity: CompiledEntity,
     names: tuple[str, ...],
-    principal: Principal | None,
+    principal: Principal,
 ) -> sa.CompoundSelect | sa.Select[Any] | None:
     """The titles of the fields `names`, each from the ids in its `_ids_param`: None when no
     field has a title this principal may read. Without a row scope on any target the query
@@ -172,7 +171,7 @@ def _titles_query(
 
 
 def _title_access(
-    conn: sa.Connection, target: CompiledEntity, principal: Principal | None
+    conn: sa.Connection, target: CompiledEntity, principal: Principal
 ) -> tuple[bool, sa.ColumnElement[bool] | None]:
     """Whether titles of `target` may be shown at all, and the row scope they are read in."""
     title_field = target.definition.title_field
@@ -180,8 +179,6 @@ def _title_access(
         return False, None
     if title_field in target.sensitive_fields:
         return False, None  # stored encrypted: never a title
-    if principal is None:
-        return True, None
     access = access_for(target, principal)
     if not access.allows("read") or not access.clear(title_field):
         return False, None
