@@ -208,13 +208,20 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = _runtime(settings)
+    try:
+        return _load_demo_data(runtime, settings, args)
+    finally:
+        runtime.dispose()  # its connections closed, also when called from another program
+
+
+def _load_demo_data(runtime: Runtime, settings: Settings, args: argparse.Namespace) -> int:
     from engine.auth.realm import Realm
     from engine.bulk import insert_rows, next_id, reset_sequence
     from engine.principal import SYSTEM
     from plugins.builtin import demo_identity
     from plugins.builtin.demo_housing import generate
 
-    runtime = _runtime(settings)
     catalog = runtime.require_catalog()
     started = time.perf_counter()
     with runtime.engine.connect() as conn:

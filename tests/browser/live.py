@@ -130,6 +130,7 @@ def live_server(
             client.close()
         server.should_exit = True
         thread.join(timeout=30)
+        runtime.dispose()  # as the app's shutdown does; again, in case it never ran
 
 
 @dataclass
