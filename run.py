@@ -9,14 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from engine.errors import AnjuError, BadRequest
 from engine.principal import Principal
 from engine.protection import KeyProblem
 from engine.publishing import Plan
 from engine.runtime import Runtime
 from engine.settings import Settings
+from metamodel.canonical import canonical_yaml
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,7 +188,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         path = folder / display_file(app, kind, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         body = {k: v for k, v in content.items() if k != "name"}
-        path.write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        path.write_text(canonical_yaml(body, width=80), encoding="utf-8")
     print(f"exported version {version}: {len(contents)} definitions to {folder}")
     return 0
 

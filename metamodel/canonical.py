@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
 
 LEADING_KEYS = ("name", "type")
@@ -27,6 +28,12 @@ def _lead(value: Any) -> Any:
 
 def canonical_json(content: Any) -> str:
     return json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+
+
+def canonical_yaml(content: Any, width: int = 100) -> str:
+    """Canonical content as the YAML a person would write: keys in canonical order, Chinese
+    unescaped (what the studio edits, the auditor compares and `run.py export` writes)."""
+    return yaml.safe_dump(content, allow_unicode=True, sort_keys=False, width=width)
 
 
 def content_hash(content: Any) -> str:

@@ -15,10 +15,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-import yaml
 
 from engine.errors import NotFound
 from metamodel import store
+from metamodel.canonical import canonical_yaml
 from metamodel.definitions import Key
 from metamodel.diff import Change, DefinitionChange, diff_contents
 from renderers.html.audit_texts import text
@@ -98,12 +98,9 @@ class DiffPage:
     new_label: str
 
 
-def canonical_yaml(content: dict[str, Any] | None) -> str:
-    """The stored canonical content as YAML, keys in canonical order, Chinese unescaped;
-    no definition at all is the empty text."""
-    if content is None:
-        return ""
-    return yaml.safe_dump(content, allow_unicode=True, sort_keys=False, width=100)
+def definition_text(content: dict[str, Any] | None) -> str:
+    """One side of a diff: the canonical YAML, or the empty text where there was none."""
+    return "" if content is None else canonical_yaml(content)
 
 
 def side_by_side(old_text: str, new_text: str, context: int = CONTEXT_LINES) -> list[DiffRow]:
@@ -148,7 +145,7 @@ def definition_diff(
         name=change.name,
         change=change.change,
         paths=[path_change(c) for c in change.changes],
-        rows=side_by_side(canonical_yaml(old), canonical_yaml(new)),
+        rows=side_by_side(definition_text(old), definition_text(new)),
     )
 
 

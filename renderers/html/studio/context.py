@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -19,6 +18,7 @@ from engine.errors import AnjuError
 from engine.principal import Principal
 from engine.runtime import Runtime
 from metamodel import store
+from metamodel.canonical import canonical_yaml
 from metamodel.definitions import Key
 from renderers.api.meta import READERS, WRITERS
 from renderers.api.requests import principal_of, require_roles
@@ -116,14 +116,9 @@ def first(form: dict[str, list[str]], name: str) -> str:
     return form.get(name, [""])[0]
 
 
-def as_yaml(content: dict[str, Any]) -> str:
-    """A definition as the YAML a person would write: keys in their canonical order."""
-    return yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=100)
-
-
 def save_draft(runtime: Runtime, key: Key, content: dict[str, Any], author: str) -> None:
     """Store edited definition data as the draft, through the meta API's own call."""
-    drafts.put_definition(runtime, key, as_yaml(content), False, author)
+    drafts.put_definition(runtime, key, canonical_yaml(content), False, author)
 
 
 def problems_of(error: AnjuError) -> list[Problem]:

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from engine import drafts
 from engine.errors import NotFound, ValidationFailed
+from metamodel.canonical import canonical_yaml
 from metamodel.definitions import Key
 from renderers.api.requests import principal_of
 from renderers.html.chrome import Chrome
@@ -22,7 +23,6 @@ from renderers.html.studio.browse import definition_url
 from renderers.html.studio.context import (
     DefinitionsState,
     Problem,
-    as_yaml,
     can_change,
     first,
     load_state,
@@ -98,7 +98,7 @@ def build_editor_page(
         status = "published" if key in state.published else "new"
     shown = merged.get(key) or state.published.get(key)
     if text is None:
-        text = as_yaml(shown) if shown else STARTERS.get(kind, "")
+        text = canonical_yaml(shown) if shown else STARTERS.get(kind, "")
     language = chrome.language
     entity_editor = form_layout = None
     if kind == "entity" and key in merged:
