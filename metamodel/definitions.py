@@ -1,5 +1,5 @@
 """A checked set of definitions: every app with its entities, forms, roles, calendars, flows
-and document templates."""
+document templates, reports, dashboards and alert rules."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from metamodel.alerts import AlertRule
 from metamodel.fields import ReferenceField
 from metamodel.flows import Flow
 from metamodel.models import App, Calendar, Entity, Form, Roles
+from metamodel.reports import Dashboard, Report
 from metamodel.templates import Template
 
 Key = tuple[str, str, str]  # (app, kind, name)
@@ -25,6 +27,9 @@ class AppDefinitions:
     calendars: dict[str, Calendar] = field(default_factory=dict)
     flows: dict[str, Flow] = field(default_factory=dict)
     templates: dict[str, Template] = field(default_factory=dict)
+    reports: dict[str, Report] = field(default_factory=dict)
+    dashboards: dict[str, Dashboard] = field(default_factory=dict)
+    alerts: dict[str, AlertRule] = field(default_factory=dict)
 
 
 @dataclass

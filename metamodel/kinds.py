@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from metamodel.alerts import AlertRule
 from metamodel.flows import Flow
 from metamodel.models import App, Calendar, Entity, Form, Roles
+from metamodel.reports import Dashboard, Report
 from metamodel.templates import Template
 
 KIND_MODELS: dict[str, type[BaseModel]] = {
@@ -16,6 +18,9 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "calendar": Calendar,
     "flow": Flow,
     "template": Template,
+    "report": Report,
+    "dashboard": Dashboard,
+    "alert": AlertRule,
 }
 KIND_FOLDERS = {
     "entity": "entities",
@@ -23,4 +28,7 @@ KIND_FOLDERS = {
     "calendar": "calendars",
     "flow": "flows",
     "template": "templates",
+    "report": "reports",
+    "dashboard": "dashboards",
+    "alert": "alerts",
 }

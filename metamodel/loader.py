@@ -17,6 +17,8 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel, ValidationError
 
+from metamodel import reports
+from metamodel.alerts import AlertRule
 from metamodel.canonical import canonical
 from metamodel.checks import check_definitions
 from metamodel.definitions import AppDefinitions, Definitions, Key
@@ -387,5 +389,11 @@ def _assemble(
             bundle.flows[name] = model
         elif isinstance(model, Template):
             bundle.templates[name] = model
+        elif isinstance(model, reports.Report):
+            bundle.reports[name] = model
+        elif isinstance(model, reports.Dashboard):
+            bundle.dashboards[name] = model
+        elif isinstance(model, AlertRule):
+            bundle.alerts[name] = model
         contents[key] = canonical(model)
     return Definitions(apps=dict(sorted(apps.items())), contents=dict(sorted(contents.items())))

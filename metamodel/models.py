@@ -40,6 +40,9 @@ RESERVED_NAMES = frozenset(
         "plugins",
         "public",
         "checks",
+        "reports",
+        "dashboards",
+        "alerts",
         "-",
     }
 )
