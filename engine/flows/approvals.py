@@ -161,6 +161,21 @@ def candidate_condition(
     )
 
 
+def not_decided_before(principal: Principal) -> sa.ColumnElement[bool]:
+    """Leaves out the tasks the four-eyes rule keeps from `principal`: another step of an
+    approval whose earlier step it decided (`_four_eyes` refuses the move itself)."""
+    earlier = tasks.alias("earlier")
+    return ~sa.exists().where(
+        earlier.c.app == tasks.c.app,
+        earlier.c.entity == tasks.c.entity,
+        earlier.c.record_id == tasks.c.record_id,
+        earlier.c.entry_id == tasks.c.entry_id,
+        earlier.c.status == "done",
+        earlier.c.decided_by == principal.username,
+        earlier.c.step != tasks.c.step,
+    )
+
+
 def actor_task(move: Move, entry_id: int | None) -> dict[str, Any]:
     """The open task of this record the actor decides; 403 without one, 409 if another
     candidate has claimed it."""

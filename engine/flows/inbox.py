@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.errors import Conflict, NotFound
-from engine.flows.approvals import OPEN, candidate_condition
+from engine.flows.approvals import OPEN, candidate_condition, not_decided_before
 from engine.flows.tables import tasks
 from engine.principal import Principal
 
@@ -42,6 +42,8 @@ def list_inbox(
     """Open tasks the principal may decide, oldest first; `filters` on app, entity, state,
     step, and `claimed=me|none`."""
     condition = sa.and_(tasks.c.status == OPEN, candidate_condition(principal))
+    if not principal.is_superuser:
+        condition = sa.and_(condition, not_decided_before(principal))
     for name in ("app", "entity", "state", "step"):
         if filters.get(name):
             condition = sa.and_(condition, tasks.c[name] == filters[name])

@@ -107,6 +107,8 @@ def test_two_step_approval_moves_on_only_when_both_steps_are_in(world: World) ->
 def test_one_person_does_not_decide_two_steps(world: World) -> None:
     permit = in_review(world)
     take(world["boss"], permit["id"], "approve")
+    assert world["boss"].get("/api/inbox").json()["count"] == 0  # step two is not offered
+    assert [t["step"] for t in world["chief"].get("/api/inbox").json()["items"]] == ["second"]
 
     again = take(world["boss"], permit["id"], "approve")
 
