@@ -9,6 +9,7 @@ from starlette.responses import FileResponse, Response
 
 from engine.errors import ValidationFailed, field_error
 from engine.files import blob_path, file_info, store_file
+from engine.records.attachments import require_file_access
 from renderers.api.requests import TooLarge, principal_of
 from renderers.api.responses import JSON
 
@@ -43,11 +44,15 @@ async def upload_file(request: Request) -> Response:
 
 
 async def download_file(request: Request) -> Response:
+    """The file, to its uploader and to whoever may read a record holding it; else 404."""
     runtime = request.app.state.runtime
+    principal = principal_of(request)
 
     def run() -> dict:
         with runtime.engine.connect() as conn:
-            return file_info(conn, request.path_params["file_id"])
+            info = file_info(conn, request.path_params["file_id"])
+            require_file_access(conn, runtime.require_catalog(), principal, info)
+            return info
 
     info = await run_in_threadpool(run)
     path = blob_path(runtime.settings.files_dir, info["sha256"])
