@@ -299,6 +299,8 @@ def _identity_commands(commands: argparse._SubParsersAction) -> None:
     user.add_argument("--role", action="append", default=[], help="a role (repeatable)")
     user.add_argument("--org", default=None, help="the code of the user's organisation")
     user.add_argument("--display-name", default=None)
+    user.add_argument("--phone", default=None, help="mobile number for SMS notifications")
+    user.add_argument("--email", default=None, help="address for e-mail notifications")
     user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
@@ -349,6 +351,8 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
             "display_name": args.display_name,
             "org_id": _org_id(runtime, args.org, "--org"),
             "roles": [{"role": role} for role in args.role],
+            "phone": args.phone,
+            "email": args.email,
             "password": _new_password(args.password_stdin),
         }
         realm = Realm.create(settings, runtime.engine)

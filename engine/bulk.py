@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from engine.catalog import CompiledEntity
 from engine.principal import Principal
+from engine.records.changes import records_changed
 from engine.records.sealing import seal
 from engine.records.writing import new_row_stamp
 
@@ -38,6 +39,7 @@ def insert_rows(
             for row in rows
         ],
     )
+    records_changed(conn, entity, [row["id"] for row in rows], "create")
     return len(rows)
 
 

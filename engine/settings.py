@@ -13,6 +13,7 @@ from engine.audit.retention import check_retention
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 JOBS_BACKENDS = ("inprocess", "rq")
+SMTP_SECURITY = ("starttls", "ssl", "none")
 
 
 class Settings(BaseSettings):
@@ -73,6 +74,34 @@ class Settings(BaseSettings):
     plugins_disabled: list[str] = []  # plugin names not to load, e.g. a misbehaving one
     plugin_loader: str = "plugins.manager"  # builds the engine's Extensions; "" for none
 
+    # alerts (docs/alerts.md)
+    alerts_enabled: bool = True  # scan rules on schedule and on change; off: nothing opens
+    alerts_send: bool = True  # queue notifications for alerts; off: counted, not sent
+
+    # notifications (docs/notifications.md); a channel without its settings is not offered
+    sms_url: str | None = None  # the HTTP SMS gateway: JSON POST, see the docs for the shape
+    sms_api_key: str | None = None  # sent as the X-Api-Key header
+    sms_sender: str | None = None  # the signature the gateway puts before the text, e.g. 安居
+    sms_timeout_seconds: float = 5.0
+    sms_batch: int = 1  # messages per request; more for a gateway with a batch API
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # or "ssl" (SMTPS, port 465) or "none" (a local relay)
+    smtp_user: str | None = None  # logs in when set
+    smtp_password: str | None = None
+    smtp_from: str = "anju@localhost"
+    smtp_timeout_seconds: float = 10.0
+    webhooks: dict[str, str] = {}  # endpoint name → URL, as JSON: {"ops": "https://…"}
+    webhook_secret: str | None = None  # signs every webhook (HMAC-SHA256); required to send
+    webhook_timeout_seconds: float = 5.0
+    notification_batch: int = 100  # outbox rows per delivery job
+    notification_max_attempts: int = 6  # then the row is dead
+    notification_backoff_seconds: float = 30.0  # after attempt n: this × 2^(n-1) …
+    notification_backoff_max_seconds: float = 3600.0  # … but never longer
+    notification_lease_seconds: float = 300.0  # a row left `sending` this long is tried again
+    notification_per_recipient_hour: int = 10  # per channel and person; 0: no limit
+    notification_per_second: int = 50  # per channel, gateway-wide; 0: no limit
+
     @field_validator("audit_retention_days")
     @classmethod
     def _keep_audit_long_enough(cls, days: int) -> int:
@@ -105,6 +134,20 @@ class Settings(BaseSettings):
         if not queues:
             raise ValueError("expected at least one queue")
         return queues
+
+    @field_validator("smtp_security")
+    @classmethod
+    def _known_smtp_security(cls, security: str) -> str:
+        if security not in SMTP_SECURITY:
+            raise ValueError(f"expected one of {', '.join(SMTP_SECURITY)}")
+        return security
+
+    @field_validator("notification_batch", "notification_max_attempts")
+    @classmethod
+    def _at_least_one(cls, number: int) -> int:
+        if number < 1:
+            raise ValueError("expected at least 1")
+        return number
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from metamodel.alert_checks import check_alerts
 from metamodel.definitions import Definitions, Key
 from metamodel.errors import DefinitionError
 from metamodel.fields import (
@@ -30,6 +31,7 @@ from metamodel.models import (
     Entity,
     Form,
 )
+from metamodel.report_checks import check_reports
 
 Report = Callable[[Key, tuple[Any, ...], str], DefinitionError]
 MAX_TABLE_NAME = 60  # PostgreSQL allows 63; leave room for suffixes of kept columns
@@ -49,6 +51,8 @@ def check_definitions(definitions: Definitions, report: Report) -> list[Definiti
         for calendar in bundle.calendars.values():
             errors.extend(_check_calendar(app_name, calendar, report))
     errors.extend(check_flows(definitions, report))
+    errors.extend(check_alerts(definitions, report))
+    errors.extend(check_reports(definitions, report))
     return errors
 
 

@@ -113,6 +113,17 @@ class Grant(Strict):
         return [self.scope] if isinstance(self.scope, str) else list(self.scope)
 
 
+class Hierarchy(Strict):
+    """Records that form a tree by levels, such as regions (city → district → street →
+    community): `parent` is a reference field to the entity itself, `level` an enum field
+    whose options are the levels from the top down. A report dimension on a reference to
+    such an entity can lift each record to an ancestor of a given level (`level: district`).
+    """
+
+    parent: Name
+    level: Name
+
+
 class Entity(Strict):
     """`entities/<name>.yaml`: a kind of record, served as one SQL table and one API resource."""
 
@@ -134,6 +145,8 @@ class Entity(Strict):
     org: Expression | None = None
     """An expression giving the code of the organisation a record belongs to (its `org_id`);
     without it, a record belongs to the organisation of the user who created it."""
+    hierarchy: Hierarchy | None = None
+    """The tree the records form (see `Hierarchy`), for report dimensions with `level`."""
 
 
 class FormSection(Strict):

@@ -18,7 +18,10 @@ from engine.errors import AnjuError
 from engine.runtime import Runtime
 from engine.settings import Settings
 from renderers.api import access, admin, audit, auth, checks, files, flows, meta, records
+from renderers.api import notifications as notification_api
+from renderers.api.alerts import ROUTES as ALERT_ROUTES
 from renderers.api.openapi import openapi_document
+from renderers.api.reports import ROUTES as REPORT_ROUTES
 from renderers.api.responses import JSON, anju_error, http_error, unexpected_error
 from renderers.authentication import Authentication, PasswordWork
 from renderers.html import login
@@ -71,6 +74,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/audit/head", audit.head, methods=["GET"]),
         Route("/api/meta/plugins", meta.list_plugins, methods=["GET"]),
         Route("/api/checks/rerun", checks.rerun_decision, methods=["POST"]),
+        *REPORT_ROUTES,
+        *ALERT_ROUTES,
+        Route("/api/notifications/outbox", notification_api.outbox, methods=["GET"]),
+        Route("/api/notifications/outbox/{id}/retry", notification_api.retry, methods=["POST"]),
         *auth_routes(),
     ]
 

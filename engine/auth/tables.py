@@ -39,6 +39,8 @@ user_table = sa.Table(
     sa.Column("last_login_at", WHEN, nullable=True),
     sa.Column("created_at", WHEN, nullable=False),
     sa.Column("updated_at", WHEN, nullable=False),
+    sa.Column("phone", sa.String(32), nullable=True),  # for SMS notifications (migration 0008)
+    sa.Column("email", sa.String(254), nullable=True),  # for e-mail notifications
 )
 user_role_table = sa.Table(
     "anju_user_role",

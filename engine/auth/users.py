@@ -31,12 +31,17 @@ from engine.auth.tables import (
 from engine.auth.tokens import revoke_tokens_of
 from engine.errors import Conflict, NotFound, ValidationFailed, field_error
 from engine.principal import Principal
+from engine.protection.masks import mask_value
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
+NULLABLE = ("org_id", "phone", "email")  # fields a change may set to null
+CONTACT_MASKS = {"phone": "3*4", "email": "1*0"}
 KEEP_HISTORY = 10  # password hashes kept per user; more than any policy looks back
 Username = Annotated[str, Field(pattern=USERNAME_PATTERN)]
 DisplayName = Annotated[str, Field(min_length=1, max_length=100)]
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{5,20}$")]  # for SMS notifications
+Email = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 
 class UserCreate(BaseModel):
@@ -48,6 +53,8 @@ class UserCreate(BaseModel):
     org_id: int | None = None
     roles: list[RoleGrant] = []
     must_change_password: bool = False
+    phone: Phone | None = None
+    email: Email | None = None
 
 
 class UserChange(BaseModel):
@@ -58,6 +65,8 @@ class UserChange(BaseModel):
     display_name: DisplayName | None = None
     org_id: int | None = None
     active: bool | None = None
+    phone: Phone | None = None  # null sent explicitly removes it
+    email: Email | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,8 @@ def user_view(
         "locked_until": locked_until,
         "failed_logins": row["failed_logins"],
         "must_change_password": row["must_change_password"],
+        "phone": row["phone"],
+        "email": row["email"],
         "password_changed_at": changed_at,
         "password_expires_at": policy.expires_at(changed_at) if policy and changed_at else None,
         "last_login_at": as_utc(row["last_login_at"]),
@@ -176,6 +187,8 @@ def create_user(
                 data.org_id,
                 now,
                 data.must_change_password,
+                data.phone,
+                data.email,
             )
             write_grants(conn, user_id, grants)
             user = get_user(conn, user_id, realm.policy)
@@ -204,6 +217,8 @@ def insert_user(
     org_id: int | None,
     now: datetime,
     must_change_password: bool = False,
+    phone: str | None = None,
+    email: str | None = None,
 ) -> int:
     """The row of a new active user and the first entry of its password history; its id."""
     user_id: int = conn.execute(
@@ -217,6 +232,8 @@ def insert_user(
             failed_logins=0,
             password_changed_at=now,
             must_change_password=must_change_password,
+            phone=phone,
+            email=email,
             created_at=now,
             updated_at=now,
         )
@@ -229,7 +246,7 @@ def insert_user(
 def update_user(realm: Realm, user_id: int, change: UserChange, actor: Principal) -> dict[str, Any]:
     """Change display name, organisation or active; deactivating ends tokens and sessions."""
     values = change.model_dump(exclude_unset=True)
-    values = {k: v for k, v in values.items() if v is not None or k == "org_id"}
+    values = {k: v for k, v in values.items() if v is not None or k in NULLABLE}
     with realm.engine.begin() as conn:
         before = get_user(conn, user_id, realm.policy)
         if "org_id" in values:
@@ -243,8 +260,8 @@ def update_user(realm: Realm, user_id: int, change: UserChange, actor: Principal
             end_sessions_of(conn, user_id, now=now)
         after = get_user(conn, user_id, realm.policy)
         changes = {
-            name: [_plain(before[name]), _plain(after[name])]
-            for name in ("display_name", "org", "active")
+            name: [_plain(before[name], name), _plain(after[name], name)]
+            for name in ("display_name", "org", "active", "phone", "email")
             if before[name] != after[name]
         }
         if changes:
@@ -335,7 +352,14 @@ def _check_org(conn: sa.Connection, org_id: int | None) -> None:
         )
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, name: str = "") -> Any:
+    """A value as the audit trail keeps it: an org by code, contact details masked (the
+    trail is kept for years and cannot be corrected; the user row holds the real ones)."""
+    if name in CONTACT_MASKS and isinstance(value, str):
+        local, at, domain = value.rpartition("@")
+        if at:
+            return f"{mask_value(local, CONTACT_MASKS[name])}@{domain}"
+        return mask_value(value, CONTACT_MASKS[name])
     return value["code"] if isinstance(value, dict) else value
 
 

@@ -17,9 +17,11 @@ from engine.expressions import (
     builtin_functions,
     compile_expression,
 )
+from engine.expressions.alert_expressions import compile_alert_expressions
 from engine.expressions.calendar import WorkingCalendar
 from engine.expressions.errors import ExpressionError
 from engine.expressions.flow_expressions import compile_flow_expressions
+from engine.expressions.report_expressions import compile_report_expressions
 from engine.expressions.scope import (
     COMPUTED,
     DEFAULT,
@@ -97,6 +99,14 @@ def compile_definitions(
         for flow in bundle.flows.values():
             compiler = _Compiler(definitions, functions, app_name, calendar, compiled.problems)
             compiled.flows[(app_name, flow.name)] = compile_flow_expressions(compiler, flow)
+        for rule in bundle.alerts.values():  # compiled again per catalog by engine.alerts
+            _, found = compile_alert_expressions(definitions, functions, app_name, rule, calendar)
+            compiled.problems.extend(found)
+        for report in bundle.reports.values():  # compiled again per catalog by engine.reports
+            _, found = compile_report_expressions(
+                definitions, functions, app_name, report, calendar
+            )
+            compiled.problems.extend(found)
     return compiled
 
 

@@ -187,7 +187,10 @@ class _Compiler:
             case TField():
                 return self._field(node)
             case TVariable():
-                return self.ctx.literal(self._variable(node), node.type)
+                found = self._variable(node)
+                if found is None:  # typed, so `x >= params.p` compiles when p is left out
+                    return sa.cast(sa.null(), sql_type(node.type))
+                return self.ctx.literal(found, node.type)
             case TNot():
                 return sa.not_(self.condition(node.operand))
             case TNegate():

@@ -13,7 +13,7 @@ from engine.files import store_file_in
 from engine.flows.actions_api import ActionContext
 from engine.flows.approvals import recipients_of, record_org_path, role_holders
 from engine.flows.checks import CheckInput
-from engine.flows.documents import document_context, render_document, render_text
+from engine.flows.documents import document_context, document_file, render_text
 from engine.flows.messages import send_messages
 from engine.flows.moves import Move
 from engine.permissions import RecordAccess
@@ -167,16 +167,23 @@ def _document(move: Move, path: Path, action: DocumentAction) -> None:
     assert catalog is not None, "entities belong to a catalog"
     template = catalog.definitions.apps[move.flow.app].templates[action.document]
     context = document_context(move.entity, move.record, move.flow.params, move.language, move.now)
-    try:
-        html = render_document(template.body, context)
-    except Exception as exc:  # a template reading a missing value: say which, not a trace
-        raise Conflict(f"the document {action.document!r} could not be rendered: {exc}") from exc
-    filename = f"{action.document}-{move.record_id}.html"
+    filename = f"{action.document}-{move.record_id}.{template.format}"
     expression = move.flow.expression(*path, "filename")
     if expression is not None:
         filename = str(expression.evaluate(move.record, move.environment()) or filename)
+    try:
+        document = document_file(template, context, filename)
+    except AnjuError:  # PDF output unavailable on this server (503): said as it is
+        raise
+    except Exception as exc:  # a template reading a missing value: say which, not a trace
+        raise Conflict(f"the document {action.document!r} could not be rendered: {exc}") from exc
     stored = store_file_in(
-        move.conn, move.services.files_dir, filename, "text/html", html.encode(), move.actor
+        move.conn,
+        move.services.files_dir,
+        document.name,
+        document.content_type,
+        document.data,
+        move.actor,
     )
     move.set(action.store, stored["id"])
 

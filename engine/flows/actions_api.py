@@ -15,6 +15,7 @@ from engine.catalog import CompiledEntity
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.principal import Principal
 from engine.records.auditing import audit_change
+from engine.records.changes import records_changed
 from engine.records.sealing import blind_filter, seal, unseal
 from engine.validation import validate_input
 
@@ -151,6 +152,7 @@ class ActionContext:
                 def_version=entity.version,
             )
         )
+        records_changed(self.conn, entity, [record_id], "update")
         audit_change(
             self.conn, entity, self._system(), "update", record_id, before, {**before, **changes}
         )

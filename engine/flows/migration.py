@@ -15,6 +15,7 @@ from engine.flows.services import FlowServices
 from engine.flows.transitions import finish, move_to
 from engine.flows.versions import Stranded, stranded
 from engine.principal import SYSTEM
+from engine.records.changes import records_changed
 from engine.records.sealing import unseal
 
 
@@ -32,6 +33,7 @@ def settle_records(conn: sa.Connection, old: Catalog | None, new: Catalog) -> li
             .values(state=flow.initial, flow_version=flow.version)
         ).rowcount
         if started:
+            records_changed(conn, entity, (), "update")  # every record without a state
             lines.append(f"{entity.path}: {started} records start the flow in {flow.initial}")
     now = datetime.now(UTC)
     for item in stranded(conn, old, new):

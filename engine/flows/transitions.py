@@ -34,6 +34,7 @@ from engine.flows.versions import flow_of_record
 from engine.permissions import RecordAccess, access_for
 from engine.principal import SYSTEM, Principal
 from engine.records.auditing import audit_transition, diff
+from engine.records.changes import records_changed
 from engine.records.computing import apply_computed, check_rules
 from engine.records.orgs import org_of
 from engine.records.reading import fetch_in_scope
@@ -345,6 +346,7 @@ def finish(move: Move, original: dict[str, Any]) -> None:
     if result.rowcount != 1:
         raise Conflict(f"{entity.path} {move.record_id} was changed by someone else; reload it")
     _record_changes(move, record)
+    records_changed(conn, entity, [move.record_id], "update")
     audit_transition(conn, entity, move.actor, move.record_id, move.moves, original, record)
     for job, args, key in move.jobs:
         move.services.enqueue(conn, job, args, key)

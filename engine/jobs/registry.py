@@ -32,6 +32,8 @@ HandlerFunction = Callable[..., None]  # (ctx: JobContext, **args) -> None
 
 BUILTIN_JOB_MODULES: tuple[str, ...] = (
     "engine.flows.jobs",
+    "engine.alerts.jobs",
+    "engine.notifications.delivery",
 )  # modules whose handlers every runtime loads
 
 

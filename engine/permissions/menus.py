@@ -11,6 +11,7 @@ from typing import Any
 from engine.catalog import Catalog
 from engine.permissions.access import access_for
 from engine.principal import Principal
+from engine.reports import runnable_reports
 from metamodel.labels import pick
 from metamodel.models import ACTIONS
 
@@ -19,7 +20,8 @@ MENU_KEYS = 256  # role combinations × languages kept per catalog; past it, sta
 
 def menus_for(catalog: Catalog, principal: Principal, language: str = "zh") -> list[dict[str, Any]]:
     """Apps in their order, each with the entities the principal may read (and its actions on
-    them); apps with nothing readable are left out. Reports join when reports exist.
+    them), and the reports and dashboards it may open (`runnable_reports`); apps with
+    nothing to open are left out.
 
     The answer is the caller's to change: it is copied from the catalog's kept menus."""
     kept: dict[Any, list[dict[str, Any]]] = catalog.cache.setdefault("menus", {})
@@ -42,6 +44,16 @@ def menus_for(catalog: Catalog, principal: Principal, language: str = "zh") -> l
 
 def _menus(catalog: Catalog, principal: Principal, language: str) -> list[dict[str, Any]]:
     menus = []
+    reports: dict[str, list[dict[str, Any]]] = {}
+    for entry in runnable_reports(catalog, principal):
+        reports.setdefault(entry.app, []).append(
+            {
+                "name": entry.name,
+                "label": pick(entry.label, language) or entry.name,
+                "kind": entry.kind,
+                "path": entry.path,
+            }
+        )
     bundles = sorted(
         catalog.definitions.apps.items(), key=lambda item: (item[1].app.order, item[0])
     )
@@ -61,7 +73,8 @@ def _menus(catalog: Catalog, principal: Principal, language: str) -> list[dict[s
                         "actions": actions,
                     }
                 )
-        if entities:
+        if entities or app_name in reports:
             label = pick(bundle.app.label, language) or app_name
-            menus.append({"name": app_name, "label": label, "entities": entities, "reports": []})
+            menu = {"entities": entities, "reports": reports.get(app_name, [])}
+            menus.append({"name": app_name, "label": label, **menu})
     return menus

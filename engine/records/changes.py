@@ -6,6 +6,14 @@ Engine parts that must react register with `@on_change`: the reports' data water
 cached report is never served after its data moved) and alert rules with `on_change` (which
 check the changed records at once). Listeners run in the writer's transaction: what they
 write commits or rolls back with the change itself.
+
+`ids` lists the records one statement wrote; it is empty when a statement changed rows
+whose ids it does not know (an organisation re-assignment, a flow starting on every old
+record after a publish) — a listener that needs the records then rereads what it watches.
+
+The data watermark lives here so it is registered wherever records can be written:
+`anju_data_version` (migration 0006) keeps one counter per entity (`app.entity`), bumped
+by a single upsert per statement; `engine.reports.watermark` reads it.
 """
 
 from __future__ import annotations
@@ -23,6 +31,13 @@ ChangeListener = Callable[[sa.Connection, "CompiledEntity", Sequence[int], Actio
 
 _listeners: list[ChangeListener] = []
 
+data_versions = sa.Table(
+    "anju_data_version",
+    sa.MetaData(),
+    sa.Column("entity", sa.String(81), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
 
 def on_change(listener: ChangeListener) -> ChangeListener:
     """Register `listener(conn, entity, ids, action)`; registering twice is harmless."""
@@ -37,3 +52,23 @@ def records_changed(
     """Tell every listener that `ids` of `entity` were created, updated or deleted."""
     for listener in _listeners:
         listener(conn, entity, ids, action)
+
+
+@on_change
+def bump_data_version(
+    conn: sa.Connection, entity: CompiledEntity, ids: Sequence[int], action: Action
+) -> None:
+    """Advance the entity's data watermark: one upsert, atomic on PostgreSQL and SQLite
+    (`INSERT … ON CONFLICT DO UPDATE SET version = version + 1`), committed with the write."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(data_versions)
+        .values(entity=entity.path, version=1)
+        .on_conflict_do_update(
+            index_elements=[data_versions.c.entity],
+            set_={"version": data_versions.c.version + 1},
+        )
+    )
+    conn.execute(statement)

@@ -16,6 +16,7 @@ from engine.database import write_transaction
 from engine.errors import AnjuError, Conflict, field_error
 from engine.principal import Principal
 from engine.records.auditing import audit_change
+from engine.records.changes import records_changed
 from engine.records.lifecycle import RecordEvent, fire
 from engine.records.writing import (
     Refused,
@@ -158,4 +159,6 @@ def delete_rows(
                     }
                 )
             )
+            records_changed(conn, referrer.entity, child_ids, "update")
     checked_write(conn, entity.table.delete().where(entity.table.c.id.in_(ids)))
+    records_changed(conn, entity, ids, "delete")

@@ -204,18 +204,21 @@ def list_records(
     query: ListQuery,
     principal: Principal,
     count_limit: int = 10_000,
+    *,
+    where: Sequence[sa.ColumnElement[bool]] = (),
 ) -> Page:
     """One page of records the principal may see, with the cursor of the next page.
 
     The principal's row scope is part of the SQL, so the page, the cursor and the count
-    only ever see records in scope.
+    only ever see records in scope. `where` adds conditions on the entity's table that the
+    query string cannot express (a report cell's group: `engine.reports.drilling`).
     """
     table = entity.table
     access = require_action(conn, entity, principal, "read")
     check_query(access, query)
     context = sql_context(conn, entity, environment(None, entity, principal))
     columns = {name: entity.column(name, context) for name in _named(entity, query, access)}
-    conditions = where_clause(entity, query, columns, access)
+    conditions = [*where_clause(entity, query, columns, access), *where]
     scope = access.row_condition("read", table, context)
     if scope is not None:
         conditions.append(scope)

@@ -15,6 +15,7 @@ from engine.catalog import Catalog, CompiledEntity
 from engine.expressions import Environment
 from engine.permissions.organisations import org_id_of_code, org_table
 from engine.principal import SYSTEM, Principal
+from engine.records.changes import records_changed
 from engine.records.evaluation import environment, sql_context
 
 
@@ -58,7 +59,10 @@ def assign_orgs(conn: sa.Connection, entity: CompiledEntity, only_unassigned: bo
         statement = statement.where(table.c.org_id.is_(None))
     else:
         statement = statement.where(table.c.org_id.is_distinct_from(target))
-    return int(conn.execute(statement).rowcount or 0)
+    changed = int(conn.execute(statement).rowcount or 0)
+    if changed:
+        records_changed(conn, entity, (), "update")  # one statement: the ids are not known
+    return changed
 
 
 def assign_all_orgs(conn: sa.Connection, catalog: Catalog, only_unassigned: bool = False) -> int:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from engine.catalog import Catalog, CompiledEntity
 from engine.principal import SYSTEM
+from engine.records.changes import records_changed
 from engine.records.computing import apply_computed
 from engine.records.evaluation import environment
 from engine.records.sealing import seal, unseal
@@ -65,4 +66,5 @@ def recompute(conn: sa.Connection, entity: CompiledEntity, names: list[str]) -> 
             .values({name: sa.bindparam(name) for name in updates[0] if name != "_id"})
         )
         conn.execute(statement, updates)
+        records_changed(conn, entity, [row["id"] for row in rows], "update")
         last_id, total = rows[-1]["id"], total + len(rows)

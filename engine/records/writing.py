@@ -26,6 +26,7 @@ from engine.flows.start import start_flow
 from engine.permissions import RecordAccess, access_for
 from engine.principal import Principal
 from engine.records.auditing import audit_change, audit_denied
+from engine.records.changes import records_changed
 from engine.records.computing import apply_computed, apply_defaults, check_rules
 from engine.records.evaluation import environment
 from engine.records.lifecycle import RecordEvent, fire
@@ -103,6 +104,7 @@ def insert_record(
     audit_change(conn, entity, principal, "create", record_id, None, values)
     if entity.flow is not None:
         start_flow(conn, entity, record_id, principal, language)
+    records_changed(conn, entity, [record_id], "create")
     written = {"id": record_id, **values}
     fire("after_save", RecordEvent(conn, entity, "create", principal, written, None, record_id))
     return record_id
@@ -217,6 +219,7 @@ def update_record(
             if fetch_in_scope(conn, entity, access, "update", record_id) is None:
                 raise Refused("update", record_id, Forbidden(OUT_OF_SCOPE))
             audit_change(conn, entity, principal, "update", record_id, current, record)
+            records_changed(conn, entity, [record_id], "update")
             event = RecordEvent(conn, entity, "update", principal, record, current, record_id)
             fire("after_save", event)
             return written_result(conn, entity, access, record_id)

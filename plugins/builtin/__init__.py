@@ -11,4 +11,5 @@ PLUGINS = (
     "plugins.builtin.subsidy",  # subsidy tiers
     "plugins.builtin.credit",  # scoring standards into scores and red/black lists
     "plugins.builtin.house_code",  # one-house-one-code numbers, QR codes, the public page
+    "plugins.builtin.connectors",  # SMS gateway, SMTP e-mail and signed webhooks
 )

@@ -162,6 +162,10 @@ STATUSES = ("let", "vacant", "allocated", "reserved", "maintenance", "sealed")
 
 STATUS_CUMULATIVE = (0.76, 0.86, 0.90, 0.94, 0.98)  # 76 % let, 10 % vacant, 4 % allocated...
 
+SLOW_STATUS_CUMULATIVE = (0.52, 0.86, 0.90, 0.94, 0.98)  # a project letting slowly: 34 % vacant
+
+OPERATING_YEARS = 16  # a project's operating term from its opening
+
 # The states of `flows/application.yaml` an application rests in, and how often: most
 # cases are closed (qualified, rejected, withdrawn) or back with the family (returned).
 STATES = _words(

@@ -1,4 +1,5 @@
-"""Demo data for `housing_stock` and `public_rental`: Changsha estates, units, households, leases.
+"""Demo data for the shipped apps: Changsha estates, units, households, leases, rent bills
+and rent subsidies (`demo_rental`, `demo_bills` and `demo_subsidy` make the later parts).
 
 A pure generator with no database: `generate(units, start_ids)` yields `(app, entity, rows)`
 batches in dependency order. Each row maps field names to Python values plus an explicit `id`;
@@ -22,6 +23,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import accumulate, islice, product
 
+from plugins.builtin.demo_bills import bill_batches
 from plugins.builtin.demo_common import (
     BRANDS,
     CENT,
@@ -36,9 +38,11 @@ from plugins.builtin.demo_common import (
     MAX_HOUSEHOLDS,
     MICRO,
     NAME_SUFFIX,
+    OPERATING_YEARS,
     ORIENTATIONS,
     PUBLIC_RENT_CENTS,
     RENT_CENTS,
+    SLOW_STATUS_CUMULATIVE,
     STATUS_CUMULATIVE,
     STATUSES,
     STOCK,
@@ -52,6 +56,7 @@ from plugins.builtin.demo_common import (
     Project,
     Row,
     UnitType,
+    _add_years,
     _words,
     batched,
     org_check_char,
@@ -60,6 +65,8 @@ from plugins.builtin.demo_common import (
     street_address,
 )
 from plugins.builtin.demo_rental import rental_batches
+from plugins.builtin.demo_subsidy import recipient_count, subsidy_batches
+from plugins.builtin.demo_waitlist import waitlist_batches
 from plugins.builtin.identity_numbers import USCC_CHARS, uscc_check_digit
 
 
@@ -80,8 +87,36 @@ def generate(
     yield from batched(STOCK, "building", [r for p in projects for r in building_rows(p, rng)])
     let_units: list[LetUnit] = []
     yield from batched(STOCK, "housing_unit", unit_rows(projects, let_units, ids, rng))
-    households = min(units // 10, MAX_HOUSEHOLDS)
-    yield from rental_batches(households, districts, enterprise_ids, let_units, ids, rng)
+    households: dict[int, Row] = {}
+    members: dict[int, list[Row]] = {}
+    applications: list[Row] = []
+    contracts: list[Row] = []
+    count = min(units // 10, MAX_HOUSEHOLDS)
+    for batch in rental_batches(count, districts, enterprise_ids, let_units, ids, rng):
+        _, entity, rows = batch
+        if entity == "household":
+            households.update((row["id"], row) for row in rows)
+        elif entity == "household_member":
+            for row in rows:
+                members.setdefault(row["household"], []).append(row)
+        elif entity == "application":
+            applications.extend(rows)
+        elif entity == "lease_contract":
+            contracts.extend(rows)
+        yield batch
+    tenants = {row["household"] for row in contracts}
+    yield from waitlist_batches(
+        applications, households, members, tenants, ids, random.Random(f"{seed}-waitlist")
+    )
+    yield from bill_batches(contracts, ids, random.Random(f"{seed}-bills"))
+    subsidised = [row["household"] for row in applications if _chose_subsidy(row)]
+    recipients = recipient_count(units)
+    chosen = [households[h] for h in subsidised[:recipients]]
+    yield from subsidy_batches(recipients, districts, chosen, ids, random.Random(f"{seed}-subsidy"))
+
+
+def _chose_subsidy(application: Row) -> bool:
+    return application["state"] == "qualified" and application["security_mode"] == "rent_subsidy"
 
 
 def region_rows(ids: Ids, rng: random.Random) -> tuple[list[District], list[Row]]:
@@ -163,7 +198,7 @@ def enterprise_rows(
                 "registered_capital": Decimal(rng.randrange(1_000, 50_000, 100)).quantize(CENT),
                 "founded_on": date(rng.randint(1998, 2021), rng.randint(1, 12), rng.randint(1, 28)),
                 "business_scope": "住房租赁；物业管理；房地产经纪；停车场服务；家政服务。",
-                "credit_score": rng.randint(72, 100),
+                "credit_score": rng.randint(72, 100) - (30 if n % 9 == 4 else 0),  # a few low
                 "status": "active",
             }
         )
@@ -277,7 +312,7 @@ def project_row(project: Project, enterprise_ids: list[int], rng: random.Random)
     """The `project` row of a planned project."""
     lng, lat = project.district.centre
     floor_area = sum((_floor_area(project, b) for b in project.buildings), Decimal("0.00"))
-    return {
+    row: Row = {
         "id": project.id,
         "name": project.name,
         "code": f"XM{project.district.code}{project.seq:04d}",
@@ -304,6 +339,8 @@ def project_row(project: Project, enterprise_ids: list[int], rng: random.Random)
         "description": f"{project.name}位于{project.district.name}{project.street[1]}，"
         f"共{len(project.buildings)}栋，由运营企业统一运营管理。",
     }
+    row["operating_term_end"] = _add_years(row["opened_on"], OPERATING_YEARS)
+    return row
 
 
 def unit_type_rows(project: Project) -> list[Row]:
@@ -371,6 +408,9 @@ def unit_rows(
     for project in projects:
         district = project.district
         leased = project.housing_type in LEASED_TYPES
+        # one project in eleven lets slowly, so some projects' vacancy rate is too high
+        slow = project.seq % 11 == 5
+        cumulative = SLOW_STATUS_CUMULATIVE if slow else STATUS_CUMULATIVE
         decoration = rng.choice(("simple", "simple", "fine", "bare"))
         for building in project.buildings:
             code = f"{district.code}-{project.seq:04d}-{building.number:03d}-"
@@ -383,7 +423,7 @@ def unit_rows(
             )
             for index, (stairwell, floor, position) in enumerate(islice(places, building.units), 1):
                 unit_type = _unit_type_at(project, position)
-                status = STATUSES[bisect(STATUS_CUMULATIVE, random_())]
+                status = STATUSES[bisect(cumulative, random_())]
                 room = f"{floor:02d}{position + 1:02d}"
                 unit_id = next(unit_ids)
                 if leased and status == "let":

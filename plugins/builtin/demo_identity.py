@@ -114,7 +114,8 @@ def _office_name(region: Mapping[str, Any], parent: Mapping[str, Any] | None) ->
 
 def users(orgs: Iterable[Organisation], seed: int = 2026) -> list[DemoUser]:
     """One account per city, district and street office and per enterprise, a few
-    applicants, an auditor and a configurator; the same seed gives the same names."""
+    applicants, an auditor, a configurator and supervisors (one for the city, one per
+    district); the same seed gives the same names."""
     rng = random.Random(seed)
     found: list[DemoUser] = []
     city_code: str | None = None
@@ -137,6 +138,10 @@ def users(orgs: Iterable[Organisation], seed: int = 2026) -> list[DemoUser]:
         found.append(_user(f"applicant{n:02d}", rng, None, "applicant"))
     found.append(_user("auditor", rng, city_code, "auditor"))
     found.append(_user("configurator", rng, city_code, "configurator"))
+    found.append(_user("supervisor", rng, city_code, "supervisor"))  # the whole city
+    for org in orgs:
+        if org["kind"] == "district":  # and one supervisor per district centre
+            found.append(_user(f"supervisor_{org['code']}", rng, org["code"], "supervisor"))
     return found
 
 

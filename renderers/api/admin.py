@@ -153,7 +153,8 @@ async def get_account(request: Request) -> Response:
 
 
 async def update_account(request: Request) -> Response:
-    """Display name, organisation, active; deactivating ends the user's tokens and sessions."""
+    """Display name, organisation, active, phone and e-mail (for notifications);
+    deactivating ends the user's tokens and sessions."""
     principal = require_roles(request, ADMIN)
     user_id = _id(request)
     body = await read_model(request, UserChange)

@@ -9,6 +9,8 @@ from pydantic import TypeAdapter
 from engine.catalog import Catalog, CompiledEntity
 from engine.validation import field_annotation
 from metamodel.labels import pick
+from renderers.api.alerts import openapi_paths as alert_paths
+from renderers.api.reports import openapi_paths as report_paths
 
 REF = "#/components/schemas/{model}"
 SYSTEM_PROPERTIES: dict[str, Any] = {
@@ -27,6 +29,8 @@ OPERATORS = ("ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "is
 def openapi_document(catalog: Catalog) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": _error_schema()}
     paths: dict[str, Any] = {**_system_paths()}
+    paths.update(alert_paths())
+    paths.update(report_paths(catalog))
     for entity in catalog.entities.values():
         base = _schema_name(entity)
         schemas[f"{base}Create"] = _input_schema(entity.create_model, schemas)
@@ -391,6 +395,22 @@ def _system_paths() -> dict[str, Any]:
             "post": op("Unlock a user", "unlockUser", parameters=path_params("id"), tags=["admin"])
         },
         "/api/auth/logins": {"get": op("Login history", "listLogins", tags=["admin"])},
+        "/api/notifications/outbox": {
+            "get": op(
+                "The notification outbox, newest first, addresses masked "
+                "(?status=&channel=&cursor=&limit=)",
+                "listOutbox",
+                tags=["notifications"],
+            )
+        },
+        "/api/notifications/outbox/{id}/retry": {
+            "post": op(
+                "Queue a failed or dead notification again",
+                "retryNotification",
+                parameters=path_params("id"),
+                tags=["notifications"],
+            )
+        },
         "/api/audit": {"get": op("Search the audit trail", "searchAudit", tags=["audit"])},
         "/api/audit/verify": {"get": op("Verify the audit chain", "verifyAudit", tags=["audit"])},
         "/api/audit/head": {

@@ -1,6 +1,7 @@
-"""What frames every screen: who is logged in, the navigation they may open, the language
-switch and the CSRF token of forms. Built from the request and the catalog, with no query,
-so it costs nothing per page."""
+"""What frames every screen: who is logged in, the navigation they may open (entities,
+reports and dashboards), the language switch, the CSRF token of forms and the count of
+unread alerts. Built from the request and the catalog (menus are kept per catalog version
+and roles) plus one indexed count for the alerts badge."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
+from engine.alerts.listing import unread_count
 from engine.catalog import Catalog
 from engine.permissions.menus import menus_for
+from engine.principal import Principal
 from renderers.api.requests import principal_of
 from renderers.authentication import session_of
 from renderers.html.environment import language_of_page
@@ -32,6 +35,7 @@ class MenuApp:
     name: str
     label: str
     entities: list[MenuEntity]
+    reports: list[MenuEntity] = field(default_factory=list)  # reports and dashboards
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Chrome:
     menus: list[MenuApp] = field(default_factory=list)
     can_open_studio: bool = False
     can_open_audit: bool = False
+    unread_alerts: int = 0  # the top bar's badge, linking to /alerts
 
     @property
     def html_lang(self) -> str:
@@ -77,7 +82,10 @@ def chrome_of(
                 MenuEntity(e["label"], e["path"], path in (e["path"], *_below(e["path"], path)))
                 for e in app["entities"]
             ]
-            menus.append(MenuApp(app["name"], app["label"], entities))
+            reports = [
+                MenuEntity(r["label"], r["path"], path == r["path"]) for r in app["reports"]
+            ]
+            menus.append(MenuApp(app["name"], app["label"], entities, reports))
     roles = set(principal.roles)
     here = path + (f"?{request.url.query}" if request.url.query else "")
     other = "zh" if language == "en" else "en"
@@ -92,7 +100,16 @@ def chrome_of(
         menus=menus,
         can_open_studio=principal.is_superuser or bool(roles & STUDIO_ROLES),
         can_open_audit=principal.is_superuser or bool(roles & AUDIT_ROLES),
+        unread_alerts=_unread_alerts(request, principal) if with_menus else 0,
     )
+
+
+def _unread_alerts(request: Request, principal: Principal) -> int:
+    """The user's unread alerts: one indexed count per page (the page's only query here)."""
+    if not principal.is_authenticated or not principal.username:
+        return 0
+    with request.app.state.runtime.engine.connect() as conn:
+        return unread_count(conn, principal)
 
 
 def _below(prefix: str, path: str) -> tuple[str, ...]:

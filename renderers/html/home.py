@@ -4,7 +4,7 @@ messages, and the apps they may open. A handful of count queries, never one per 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,11 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from engine.alerts.listing import list_alerts
 from engine.catalog import Catalog
 from engine.flows.messages import list_messages
 from engine.flows.services import FlowServices
 from engine.principal import Principal
 from renderers.api.requests import principal_of
+from renderers.html.alert_view import TEXTS as ALERT_TEXTS
+from renderers.html.alert_view import AlertRow, alert_row
 from renderers.html.chrome import Chrome, chrome_of
 from renderers.html.environment import language_of_page, render
 from renderers.html.inbox import TEXTS as INBOX_TEXTS
@@ -33,8 +36,10 @@ from renderers.html.inbox import (
 
 OPEN_TASKS = 10
 RECENT_MESSAGES = 5
+OPEN_ALERTS = 5
 TEXTS = {
     "zh": {
+        **ALERT_TEXTS["zh"],
         **INBOX_TEXTS["zh"],
         "home_title": "首页",
         "greeting": "您好，{user}",
@@ -53,6 +58,7 @@ TEXTS = {
         "organisation": "所属机构",
     },
     "en": {
+        **ALERT_TEXTS["en"],
         **INBOX_TEXTS["en"],
         "home_title": "Home",
         "greeting": "Hello, {user}",
@@ -97,12 +103,14 @@ class HomePage:
     unread: int
     tasks: list[TaskRow]
     messages: list[MessageRow]
+    alerts: list[AlertRow] = field(default_factory=list)  # open ones, newest first
 
 
 def home_page(
     conn: sa.Connection, catalog: Catalog, principal: Principal, chrome: Chrome, now: datetime
 ) -> HomePage:
-    """Four queries: the counts, the first tasks, the unread messages and their number."""
+    """A few queries: the counts, the first tasks, the unread messages and their number,
+    the newest open alerts."""
     texts, language = chrome.texts, chrome.language
     found, _ = box_tasks(conn, principal, "all", OPEN_TASKS)
     unread = list_messages(conn, principal.username, unread=True, limit=RECENT_MESSAGES)
@@ -125,6 +133,12 @@ def home_page(
         unread=int(unread["unread"] or 0),
         tasks=[task_row(t, catalog, principal, texts, language, now) for t in found],
         messages=messages,
+        alerts=[
+            alert_row(a, texts, catalog.options.timezone)
+            for a in list_alerts(
+                conn, catalog, principal, {"status": "open"}, None, OPEN_ALERTS, language
+            )["items"]
+        ],
     )
 
 

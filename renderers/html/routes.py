@@ -1,6 +1,8 @@
 """The screens' routes, in the order they must match.
 
-Fixed paths (`/`, `/inbox`, `/studio…`, `/audit…`, `/static/…`) come before plugin routes;
+Fixed paths (`/`, `/inbox`, `/studio…`, `/audit…`, `/alerts…`, `/static/…`) come before
+plugin routes, and reports and dashboards (`/{app}/reports/…`, `/{app}/dashboards/…`, whose
+second segment is a reserved name no entity may take) before the record screens;
 the record screens (`/{app}/{entity}…`) come last of all, after the JSON API's record routes,
 as their paths match almost anything.
 """
@@ -10,7 +12,19 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from renderers.html import audit, details, forms, home, inbox, lists, studio
+from renderers.html import (
+    alerts,
+    audit,
+    dashboards,
+    details,
+    forms,
+    home,
+    inbox,
+    lists,
+    report_records,
+    reports,
+    studio,
+)
 from renderers.html.environment import STATIC
 from renderers.html.pages import switch_language
 
@@ -23,6 +37,10 @@ def screen_routes() -> list[BaseRoute]:
         *inbox.ROUTES,
         *studio.ROUTES,
         *audit.ROUTES,
+        *alerts.ROUTES,
+        *reports.ROUTES,
+        *report_records.ROUTES,
+        *dashboards.ROUTES,
     ]
 
 

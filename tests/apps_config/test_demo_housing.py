@@ -44,6 +44,10 @@ ENTITIES = [
     ("public_rental", "household_member"),
     ("public_rental", "application"),
     ("public_rental", "lease_contract"),
+    ("public_rental", "waitlist_entry"),
+    ("public_rental", "rent_bill"),
+    ("subsidy", "subsidy_recipient"),
+    ("subsidy", "subsidy_disbursement"),
 ]
 START_IDS = {key: 100 * n + 7 for n, key in enumerate(ENTITIES, 1)}
 Rows = dict[tuple[str, str], list[dict[str, Any]]]

@@ -1,0 +1,58 @@
+"""Telling an alert's recipients: one notification per recipient and channel of the rule,
+queued in the scan's transaction through `engine.notifications` (so nothing is sent for an
+alert that rolls back). Each notification has an idempotency key per alert, action,
+channel and recipient: a retried scan never sends twice.
+
+With the `alerts_send` setting off (benchmarks, a staging copy of production data) nothing
+is queued; the count of what would have been sent is still returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from engine.alerts.messages import AlertText, notification_text
+from engine.alerts.rules import CompiledRule
+from engine.notifications import Notification, queue_notifications
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One alert to tell `usernames` about; `action` is `open` or `escalate`."""
+
+    alert_id: int
+    text: AlertText
+    usernames: Sequence[str]
+    action: str = "open"
+
+
+def deliver(
+    conn: sa.Connection,
+    runtime: Runtime | None,
+    rule: CompiledRule,
+    deliveries: Sequence[Delivery],
+) -> int:
+    """Queue the notifications of `deliveries` on every channel of the rule; their number."""
+    notes: list[Any] = []
+    for delivery in deliveries:
+        subject, body = notification_text(delivery.text, delivery.action == "escalate")
+        for channel in rule.definition.channels:
+            for username in delivery.usernames:
+                key = f"alert:{delivery.alert_id}:{delivery.action}:{channel}:{username}"
+                about = ("alert", delivery.alert_id)
+                notes.append(Notification(channel, username, subject, body, about, key))
+    if notes and runtime is not None and sending(runtime):
+        queue_notifications(conn, runtime, notes)
+    return len(notes)
+
+
+def sending(runtime: Runtime) -> bool:
+    """Whether the runtime's settings let alerts be sent (`alerts_send`)."""
+    return runtime.settings.alerts_send

@@ -1,0 +1,178 @@
+"""Alert rules compiled once per catalog version: the condition as an expression ready for
+SQL, recipient expressions, message templates, the cron schedule, and an index of the rules
+that watch each entity for on-change checks.
+
+    rule = rule_of(catalog, "supervision", "lease_expiring")
+    query = sa.select(rule.table.c.id).where(rule.condition(sql_context))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+import sqlalchemy as sa
+from jinja2 import Template
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.alerts.cron import Cron, parse_cron
+from engine.catalog import Catalog, CompiledEntity
+from engine.errors import ValidationFailed, field_error
+from engine.expressions import SqlContext
+from engine.expressions.alert_expressions import AlertExpressions, compile_alert_expressions
+from metamodel.alerts import AlertRule
+from metamodel.labels import LANGUAGES, pick
+
+CACHE_KEY = "alerts.rules"
+WATCH_KEY = "alerts.watching"
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+SEVERITIES = ("yellow", "orange", "red")
+_templates = SandboxedEnvironment(autoescape=False)
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledRule:
+    """One rule of one catalog version, with everything a scan needs built once."""
+
+    app: str
+    definition: AlertRule
+    entity: CompiledEntity
+    expressions: AlertExpressions
+    version: int
+    templates: dict[tuple[str, str], Template] = field(default_factory=dict)  # (part, lang)
+    cron: Cron | None = None
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.app, self.definition.name)
+
+    @property
+    def table(self) -> sa.Table:
+        return self.entity.table
+
+    @property
+    def interval(self) -> timedelta | None:
+        every = self.definition.schedule.every
+        if every is None:
+            return None
+        return timedelta(**{UNITS[every[-1]]: int(every[:-1])})
+
+    @property
+    def scheduled(self) -> bool:
+        """Scanned on a schedule (every or cron), not only on change."""
+        schedule = self.definition.schedule
+        return schedule.every is not None or schedule.cron is not None
+
+    @property
+    def schedule_text(self) -> str:
+        schedule = self.definition.schedule
+        return f"every {schedule.every}" if schedule.every else f"cron {schedule.cron}"
+
+    def condition(self, context: SqlContext) -> sa.ColumnElement[bool]:
+        """The condition as a WHERE clause over the entity's table."""
+        assert self.expressions.condition is not None, "rules compile with their definitions"
+        return self.expressions.condition.sql_condition(self.table, context)
+
+    def render(self, part: str, language: str, context: dict[str, Any]) -> str:
+        """A message part; `context` must hold the environment's globals (`template_globals`):
+        it is used as it is, not copied, which makes rendering thousands cheap."""
+        template = self.templates.get((part, language))
+        if template is None:
+            return ""
+        return "".join(template.root_render_func(template.new_context(context, shared=True)))
+
+    @cached_property
+    def message_fields(self) -> list[str]:
+        """The virtual fields messages and recipient expressions may read (a name anywhere in
+        their text): loaded with the records, the others are not computed."""
+        sources = [
+            *(
+                label
+                for part in ("title", "body")
+                for label in getattr(self.definition.message, part).values()
+            ),
+            *(e.source for e in self.expressions.recipients.values()),
+        ]
+        text = "\n".join(sources)
+        return [name for name in self.entity.expressions.virtual if name in text]
+
+
+def template_globals() -> dict[str, Any]:
+    """What every message template sees besides its context (`range`, `namespace`, …)."""
+    return dict(_templates.globals)
+
+
+def rules_of(catalog: Catalog) -> dict[tuple[str, str], CompiledRule]:
+    """Every alert rule of the catalog by (app, name), compiled on first use."""
+    cached = catalog.cache.get(CACHE_KEY)
+    if cached is None:
+        cached = {
+            (app, rule.name): compile_rule(catalog, app, rule)
+            for app, bundle in catalog.definitions.apps.items()
+            for rule in bundle.alerts.values()
+        }
+        catalog.cache[CACHE_KEY] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def rule_of(catalog: Catalog, app: str, name: str) -> CompiledRule | None:
+    return rules_of(catalog).get((app, name))
+
+
+def rules_watching(catalog: Catalog) -> dict[str, list[CompiledRule]]:
+    """Enabled on-change rules by the path of the entity they watch: a dict lookup per write."""
+    cached = catalog.cache.get(WATCH_KEY)
+    if cached is None:
+        cached = {}
+        for rule in rules_of(catalog).values():
+            if rule.definition.enabled and rule.definition.schedule.on_change:
+                cached.setdefault(rule.entity.path, []).append(rule)
+        catalog.cache[WATCH_KEY] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def compile_rule(catalog: Catalog, app: str, rule: AlertRule) -> CompiledRule:
+    """Compile `rule` against the catalog's entities; a rule that does not fit (a draft)
+    is a 422 naming each problem's path."""
+    definitions = catalog.definitions
+    resolved = definitions.resolve(app, rule.entity)
+    entity = catalog.entity(*_key(resolved)) if resolved else None
+    if entity is None:
+        raise ValidationFailed(
+            f"alert {app}/{rule.name}: unknown entity {rule.entity!r}",
+            [field_error("entity", f"unknown entity {rule.entity!r}")],
+        )
+    located = definitions.calendar(app)
+    calendar = f"{located[0]}.default" if located else None
+    functions = catalog.options.functions
+    expressions, problems = compile_alert_expressions(definitions, functions, app, rule, calendar)
+    if problems:
+        details = [
+            field_error(".".join(map(str, path)), getattr(problem, "message", str(problem)))
+            for _, path, problem in problems
+        ]
+        raise ValidationFailed(f"alert {app}/{rule.name} does not compile", details)
+    templates = {}
+    for part in ("title", "body"):
+        labels = getattr(rule.message, part)
+        for language in LANGUAGES:
+            source = pick(labels, language)
+            if source:
+                templates[(part, language)] = _templates.from_string(source)
+    cron = parse_cron(rule.schedule.cron) if rule.schedule.cron else None
+    return CompiledRule(app, rule, entity, expressions, catalog.version, templates, cron)
+
+
+def _key(resolved: Any) -> tuple[str, str]:
+    app, entity = resolved
+    return app, entity.name
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
