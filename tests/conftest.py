@@ -25,10 +25,13 @@ from tests.identity import authorize
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_anju_environment() -> Iterator[None]:
-    """Settings come from the fixtures only, never from the developer's environment."""
+    """Settings come from the fixtures only, never from the developer's environment. What
+    the test harness itself reads stays: `ANJU_TEST_*` (databases, Redis), `ANJU_REQUIRE_*`
+    (CI's demand for a browser and PDF support) and `ANJU_CHROMIUM`."""
+    harness = ("ANJU_TEST_", "ANJU_REQUIRE_", "ANJU_CHROMIUM")
     with pytest.MonkeyPatch.context() as patch:
         for name in list(os.environ):
-            if name.startswith("ANJU_") and name != "ANJU_TEST_DATABASE_URL":
+            if name.startswith("ANJU_") and not name.startswith(harness):
                 patch.delenv(name)
         yield
 

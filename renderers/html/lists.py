@@ -27,6 +27,7 @@ from engine.records.reading import require_action
 from engine.runtime import Runtime
 from metamodel.labels import pick
 from renderers.api.requests import entity_of, principal_of
+from renderers.exports.cells import neutralise
 from renderers.html.chrome import chrome_of
 from renderers.html.environment import language_of_page, render
 from renderers.html.list_page import (
@@ -157,7 +158,8 @@ def export_csv(
         titles = reference_titles(conn, entity, page.items, principal)
         for item in page.items[: EXPORT_LIMIT - written]:
             cells = [
-                show(entity.fields[n], item.get(n), language, titles.get(n), zone) for n in names
+                neutralise(show(entity.fields[n], item.get(n), language, titles.get(n), zone))
+                for n in names
             ]
             writer.writerow([item["id"], *cells])
         written += min(len(page.items), EXPORT_LIMIT - written)

@@ -410,6 +410,18 @@ def test_export_writes_the_filtered_rows_as_csv_and_audits_it(
     assert detail["filters"] == [["status", "vacant"], ["sort", "code"]]
 
 
+def test_export_neutralises_text_a_spreadsheet_would_run(
+    app_client: TestClient, admin: Browser
+) -> None:
+    ids = ids_by_code(app_client)
+    changed = app_client.patch(f"/api/estate/unit/{ids['A-1']}", json={"notes": "=HYPERLINK(1)"})
+    assert changed.status_code == 200, changed.text
+
+    rows = export_rows(admin.get("/estate/unit/export?sort=code"))
+
+    assert "'=HYPERLINK(1)" in rows[1]
+
+
 def test_exporting_selected_rows(app_client: TestClient, admin: Browser) -> None:
     ids = ids_by_code(app_client)
 
