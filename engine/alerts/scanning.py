@@ -132,10 +132,12 @@ def unresolved_alerts(
         alerts.c.app == rule.app, alerts.c.rule == rule.name, alerts.c.status != RESOLVED
     )
     if only is None:
-        return dict(conn.execute(base).tuples().all())
+        return {row[0]: row[1] for row in conn.execute(base)}
     found: dict[int, int] = {}
     for chunk in chunks(sorted(set(only))):
-        found.update(conn.execute(base.where(alerts.c.record_id.in_(chunk))).tuples().all())
+        found.update(
+            (row[0], row[1]) for row in conn.execute(base.where(alerts.c.record_id.in_(chunk)))
+        )
     return found
 
 
@@ -201,7 +203,7 @@ def escalate_alerts(
         alerts.c.escalated_at.is_(None),
         alerts.c.opened_at <= now - timedelta(days=escalation.after_days),
     )
-    due = conn.execute(query.order_by(alerts.c.id)).tuples().all()
+    due = [(row[0], row[1]) for row in conn.execute(query.order_by(alerts.c.id))]
     resolver = RecipientResolver(conn, rule, now)
     deliveries: list[Delivery] = []
     for chunk in chunks([alert_id for alert_id, _ in due]):

@@ -38,6 +38,8 @@ ARREARS_MONTHS = (0, 1, 2, 3, 4, 5, 6)
 
 ARREARS_CUMULATIVE = (84, 92, 96, 97.5, 98.5, 99.3, 100)
 
+Months = list[tuple[date, date]]  # the first and last day of each month billed
+
 WAIVED_SHARE = 0.01  # hardship reductions (减免)
 
 LATE_SHARE = 0.1  # paid, but after the due date
@@ -61,22 +63,22 @@ def month_end(period: date) -> date:
 
 def bill_batches(contracts: Iterable[Row], ids: Ids, rng: random.Random) -> Iterator[Batch]:
     """The bills of every contract, in batches; ids taken in contract and period order."""
-    months = periods()
+    months = [(first, month_end(first)) for first in periods()]
     yield from batched(RENTAL, "rent_bill", _all_bills(contracts, months, ids, rng))
 
 
 def _all_bills(
-    contracts: Iterable[Row], months: list[date], ids: Ids, rng: random.Random
+    contracts: Iterable[Row], months: Months, ids: Ids, rng: random.Random
 ) -> Iterator[Row]:
     for contract in contracts:
         yield from contract_bills(contract, months, ids, rng)
 
 
-def contract_bills(contract: Row, months: list[date], ids: Ids, rng: random.Random) -> list[Row]:
-    """The bills of one contract for the months its term touches; the latest `k` unpaid."""
-    covered = [
-        p for p in months if contract["start_date"] <= month_end(p) and contract["end_date"] >= p
-    ]
+def contract_bills(contract: Row, months: Months, ids: Ids, rng: random.Random) -> list[Row]:
+    """The bills of one contract for the `months` (first and last days) its term touches;
+    the latest few unpaid for some active leases."""
+    start, end = contract["start_date"], contract["end_date"]
+    covered = [first for first, last in months if start <= last and end >= first]
     behind = 0
     if contract["status"] == "active":
         draw = rng.random() * 100

@@ -48,7 +48,8 @@ def test_a_supervisor_reads_the_dashboard_drills_down_and_disposes_an_alert(
         tab.page.on("console", console)
         tab.page.on("pageerror", lambda error: problems.append(str(error)))
         tab.page.on(
-            "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+            "response",
+            lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
         )
         tab.log_in("supervisor", DEMO_PASSWORD)
 
