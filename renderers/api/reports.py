@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -119,33 +120,39 @@ async def get_report(request: Request) -> Response:
     if kind != "json" and not access_for(report.source, principal).allows("export"):
         raise Forbidden(f"exporting needs the export right on {report.source.path}")
 
-    def run() -> tuple[ReportResult, bytes | None, int]:
+    def run() -> tuple[ReportResult, bytes | None, bool]:
         with runtime.engine.begin() as conn:
             result = run_report(conn, catalog, report, principal, params, language)
             if kind == "json":
-                return result, None, 0
+                return result, None, False
             exporter = EXPORTERS[kind]
-            table = export_table(result, principal, language)
+            table = export_table(result, principal, language, catalog.options.timezone)
             body = exporter.write(table)
             written = exporter.rows_written(table)
             detail = {"format": kind, "params": result.params, "rows": written}
             event = AuditEvent.by(principal, "report.export", report.path, None, detail)
             append(conn, event, catalog.options.audit_hash)
-            return result, body, written
+            return result, body, exporter.truncates(table)
 
-    result, body, _ = await run_in_threadpool(run)
+    result, body, truncated = await run_in_threadpool(run)
     if body is None:
         return JSON(result.as_json())
     exporter = EXPORTERS[kind]
-    stamp = result.generated_at.strftime("%Y%m%d-%H%M")
+    stamp = result.generated_at.astimezone(ZoneInfo(catalog.options.timezone)).strftime(
+        "%Y%m%d-%H%M"
+    )
     filename = download_name(result.label, exporter.extension, stamp)
     headers = {"Content-Disposition": content_disposition(filename)}
+    if truncated:
+        headers["X-Anju-Export-Limit"] = str(exporter.row_limit)  # later rows were left out
     return Response(body, media_type=exporter.content_type, headers=headers)
 
 
-def export_table(result: ReportResult, principal: Principal, language: str) -> ExportTable:
+def export_table(
+    result: ReportResult, principal: Principal, language: str, timezone: str = "UTC"
+) -> ExportTable:
     """The result as the exporters read it: labels translated, enum values as their labels,
-    subtotal and total rows named."""
+    subtotal and total rows named, the time it was made in the catalog's time zone."""
     columns = result.columns
     dimensions = [c for c in columns if c["role"] == "dimension"]
     subtotal, total = TOTALS.get(language, TOTALS["zh"])
@@ -167,7 +174,7 @@ def export_table(result: ReportResult, principal: Principal, language: str) -> E
         columns=[ExportColumn(c["label"], _format(c)) for c in columns],
         rows=rows,
         subtitle=_subtitle(result.params),
-        generated_at=result.generated_at,
+        generated_at=result.generated_at.astimezone(ZoneInfo(timezone)),
         generated_by=principal.username,
         language=language,
     )
