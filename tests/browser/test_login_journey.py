@@ -20,7 +20,7 @@ def test_a_user_logs_in_sees_the_menus_switches_to_english_and_logs_out(
         tab.log_in("admin", ADMIN_PASSWORD)
         assert tab.page.url.endswith("/inbox")
         menu = tab.page.locator("#side-menu")
-        assert menu.get_by_role("link", name="房屋").is_visible()
+        assert menu.get_by_role("link", name="房屋", exact=True).is_visible()
         tab.screenshot("1-logged-in")
 
         tab.page.click("#switch-language")

@@ -26,7 +26,7 @@ from renderers.html.studio.context import (
     studio_chrome,
 )
 
-KINDS = tuple(KIND_MODELS)  # app, entity, form, roles, calendar, flow, template
+KINDS = tuple(KIND_MODELS)  # app, entity, form, roles, calendar, flow, template, report, …
 NAME = re.compile(NAME_PATTERN)
 
 
