@@ -40,16 +40,18 @@ def deliver(
     deliveries: Sequence[Delivery],
 ) -> int:
     """Queue the notifications of `deliveries` on every channel of the rule; their number."""
+    channels = rule.definition.channels
+    if runtime is None or not sending(runtime):
+        return sum(len(d.usernames) for d in deliveries) * len(channels)
     notes: list[Any] = []
     for delivery in deliveries:
         subject, body = notification_text(delivery.text, delivery.action == "escalate")
-        for channel in rule.definition.channels:
+        for channel in channels:
             for username in delivery.usernames:
                 key = f"alert:{delivery.alert_id}:{delivery.action}:{channel}:{username}"
                 about = ("alert", delivery.alert_id)
                 notes.append(Notification(channel, username, subject, body, about, key))
-    if notes and runtime is not None and sending(runtime):
-        queue_notifications(conn, runtime, notes)
+    queue_notifications(conn, runtime, notes)
     return len(notes)
 
 

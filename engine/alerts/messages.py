@@ -52,8 +52,8 @@ class MessageRenderer:
         for language in ("zh", "en"):
             context = {**self.base[language], "record": record, "severity": severity}
             try:
-                title = self.rule.render("title", language, context).strip()
-                body = self.rule.render("body", language, context).strip()
+                title, body = self.rule.render(language, context)
+                title, body = title.strip(), body.strip()
             except Exception as exc:  # a template failing on this record: fall back, say why
                 log.warning(
                     "alert %s: message failed for record %s: %s",

@@ -32,15 +32,30 @@ class RecipientResolver:
         self._holders: dict[tuple[str, str | None], list[str]] = {}
         self._paths: dict[int, str | None] = {}
         self._env: Environment | None = None
+        self._by_org: dict[tuple[Any, bool], list[str]] = {}
+        paths = recipient_paths(rule.definition)
+        self._entries = [(p, e) for p, e in paths if p[0] != "escalation"]
+        self._escalation = [(p, e) for p, e in paths if p[0] == "escalation"]
+        self._roles_only = {
+            escalation: all(e.role is not None for _, e in entries)
+            for escalation, entries in ((False, self._entries), (True, self._escalation))
+        }
 
     def recipients(self, record: dict[str, Any], escalation: bool = False) -> list[str]:
         """The usernames for `record`: the rule's recipients, or with `escalation` the
         escalation's own."""
+        entries = self._escalation if escalation else self._entries
+        by_org = self._roles_only[escalation]
+        key = (record.get("org_id"), escalation)
+        if by_org and key in self._by_org:  # roles only: the same people for the same org
+            return self._by_org[key]
         found: list[str] = []
-        for path, entry in recipient_paths(self.rule.definition):
-            if (path[0] == "escalation") == escalation:
-                found += self._resolve(path, entry, record)
-        return list(dict.fromkeys(u for u in found if u))
+        for path, entry in entries:
+            found += self._resolve(path, entry, record)
+        people = list(dict.fromkeys(u for u in found if u))
+        if by_org:
+            self._by_org[key] = people
+        return people
 
     def load_org_paths(self, org_ids: Iterable[int | None]) -> None:
         """Read the paths of many organisations at once, before resolving their records."""

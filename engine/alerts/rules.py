@@ -29,6 +29,7 @@ CACHE_KEY = "alerts.rules"
 WATCH_KEY = "alerts.watching"
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 SEVERITIES = ("yellow", "orange", "red")
+PART_SEPARATOR = "\ue000"  # between title and body in one template; never whitespace
 _templates = SandboxedEnvironment(autoescape=False)
 
 
@@ -41,7 +42,7 @@ class CompiledRule:
     entity: CompiledEntity
     expressions: AlertExpressions
     version: int
-    templates: dict[tuple[str, str], Template] = field(default_factory=dict)  # (part, lang)
+    templates: dict[str, Template] = field(default_factory=dict)  # by language
     cron: Cron | None = None
 
     @property
@@ -79,28 +80,43 @@ class CompiledRule:
         assert self.expressions.condition is not None, "rules compile with their definitions"
         return self.expressions.condition.sql_condition(self.table, context)
 
-    def render(self, part: str, language: str, context: dict[str, Any]) -> str:
-        """A message part; `context` must hold the environment's globals (`template_globals`):
-        it is used as it is, not copied, which makes rendering thousands cheap."""
-        template = self.templates.get((part, language))
+    def render(self, language: str, context: dict[str, Any]) -> tuple[str, str]:
+        """The title and body in `language`, from one template holding both; `context` must
+        hold the environment's globals (`template_globals`): it is used as it is, not
+        copied, which makes rendering thousands cheap."""
+        template = self.templates.get(language)
         if template is None:
-            return ""
-        return "".join(template.root_render_func(template.new_context(context, shared=True)))
+            return "", ""
+        text = "".join(template.root_render_func(template.new_context(context, shared=True)))
+        title, _, body = text.partition(PART_SEPARATOR)
+        return title, body
+
+    @cached_property
+    def _read_text(self) -> str:
+        """Everything that reads the record's fields besides the condition."""
+        message = self.definition.message
+        sources = [*message.title.values(), *message.body.values()]
+        sources += [e.source for e in self.expressions.recipients.values()]
+        return "\n".join(sources)
+
+    @cached_property
+    def record_columns(self) -> list[str]:
+        """The stored columns messages and recipients may read (a field's name anywhere in
+        their text, the title field, recipients' fields, `id` and `org_id`): loading only
+        these keeps opening thousands of alerts cheap."""
+        wanted = {"id", "org_id", self.entity.definition.title_field}
+        wanted |= {r.field for r in _all_recipients(self.definition) if r.field}
+        wanted |= {name for name in self.entity.columns if name in self._read_text}
+        return [name for name in self.entity.columns if name in wanted]
 
     @cached_property
     def message_fields(self) -> list[str]:
-        """The virtual fields messages and recipient expressions may read (a name anywhere in
-        their text): loaded with the records, the others are not computed."""
-        sources = [
-            *(
-                label
-                for part in ("title", "body")
-                for label in getattr(self.definition.message, part).values()
-            ),
-            *(e.source for e in self.expressions.recipients.values()),
-        ]
-        text = "\n".join(sources)
-        return [name for name in self.entity.expressions.virtual if name in text]
+        """The virtual fields messages and recipient expressions may read."""
+        return [name for name in self.entity.expressions.virtual if name in self._read_text]
+
+
+def _all_recipients(rule: AlertRule) -> list[Any]:
+    return [*rule.recipients, *(rule.escalation.recipients if rule.escalation else [])]
 
 
 def template_globals() -> dict[str, Any]:
@@ -159,12 +175,10 @@ def compile_rule(catalog: Catalog, app: str, rule: AlertRule) -> CompiledRule:
         ]
         raise ValidationFailed(f"alert {app}/{rule.name} does not compile", details)
     templates = {}
-    for part in ("title", "body"):
-        labels = getattr(rule.message, part)
-        for language in LANGUAGES:
-            source = pick(labels, language)
-            if source:
-                templates[(part, language)] = _templates.from_string(source)
+    for language in LANGUAGES:
+        title = pick(rule.message.title, language)
+        body = pick(rule.message.body, language)
+        templates[language] = _templates.from_string(f"{title}{PART_SEPARATOR}{body}")
     cron = parse_cron(rule.schedule.cron) if rule.schedule.cron else None
     return CompiledRule(app, rule, entity, expressions, catalog.version, templates, cron)
 

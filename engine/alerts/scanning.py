@@ -241,15 +241,16 @@ def escalate_alerts(
 def load_records(
     conn: sa.Connection, rule: CompiledRule, now: datetime, ids: Sequence[int]
 ) -> dict[int, dict[str, Any]]:
-    """The records by id: stored fields (sensitive ones decrypted) and the virtual fields
-    the rule's messages read."""
+    """The records by id, with the fields the rule's messages and recipients read (sensitive
+    ones decrypted, virtual ones computed)."""
     entity: CompiledEntity = rule.entity
     context = rule_context(conn, rule, now)
     found: dict[int, dict[str, Any]] = {}
     virtual = entity.expressions.virtual
-    computed = [virtual[n].sql(entity.table, context).label(n) for n in rule.message_fields]
+    columns: list[sa.ColumnElement[Any]] = [entity.table.c[n] for n in rule.record_columns]
+    columns += [virtual[n].sql(entity.table, context).label(n) for n in rule.message_fields]
     for chunk in chunks(list(ids)):
-        query = sa.select(*entity.select_columns, *computed).where(entity.table.c.id.in_(chunk))
+        query = sa.select(*columns).where(entity.table.c.id.in_(chunk))
         for row in conn.execute(query).mappings():
             found[row["id"]] = unseal(entity, dict(row))
     return found

@@ -9,6 +9,7 @@ a city with two streets and their people, and a clock the tests move.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ def alert_folder(**rules: dict[str, Any]) -> Folder:
         "morning_check": MORNING_CHECK,
     }
     for name, rule in given.items():
-        folder[f"{APP}/alerts/{name}.yaml"] = rule
+        folder[f"{APP}/alerts/{name}.yaml"] = copy.deepcopy(rule)
     return folder
 
 
