@@ -239,6 +239,7 @@ def _load_demo_data(runtime: Runtime, settings: Settings, args: argparse.Namespa
     with runtime.engine.begin() as conn:
         for entity in catalog.entities.values():
             reset_sequence(conn, entity)
+        conn.exec_driver_sql("ANALYZE")  # statistics for the planner, or it guesses indexes
     password = settings.demo_password or _generated_password()
     realm = Realm.create(settings, runtime.engine)
     orgs, users = demo_identity.load(realm, catalog, kept["region"], kept["enterprise"], password)

@@ -22,7 +22,12 @@ def insert_rows(
 ) -> int:
     """Insert rows already known to be valid (generated or checked elsewhere); sensitive
     values are sealed, and `org_id` is left for `assign_orgs`. With a flow, a row's `state`
-    (default: the initial one) is kept; such records enter no state (no tasks, no timers)."""
+    (default: the initial one) is kept; such records enter no state (no tasks, no timers).
+
+    A load is not a write of single records: the change listeners hear that rows of the
+    entity changed (the data watermark moves) but get no ids, so on-change alert rules leave
+    the new rows to their next scheduled scan — a load often runs before the organisations
+    and users an alert would go to exist."""
     if not rows:
         return 0
     system = new_row_stamp(entity, principal)
@@ -39,7 +44,7 @@ def insert_rows(
             for row in rows
         ],
     )
-    records_changed(conn, entity, [row["id"] for row in rows], "create")
+    records_changed(conn, entity, [], "create")
     return len(rows)
 
 

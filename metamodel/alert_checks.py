@@ -1,9 +1,9 @@
 """Semantic checks of alert rules: the target entity exists, recipients name declared roles
 and username fields, `as_of` is a time field, escalation goes up, message templates parse
-as sandboxed Jinja2 and cron expressions parse.
+as sandboxed Jinja2.
 
-The condition and recipient expressions are checked by the engine's expression pass
-(`engine/expressions/alert_expressions.py`), which reports them with file, path and column.
+The condition and recipient expressions and the cron schedule are checked by the engine's
+pass (`engine/expressions/alert_expressions.py`), which reports them with file and path.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.alerts.cron import CronError, parse_cron
 from metamodel.alerts import AlertRule
 from metamodel.definitions import Definitions, Key
 from metamodel.errors import DefinitionError
@@ -78,11 +77,6 @@ def rule_problems(definitions: Definitions, app: str, rule: AlertRule, roles: se
             problem = template_problem(source)
             if problem:
                 found.append((("message", part, language), problem))
-    if rule.schedule.cron is not None:
-        try:
-            parse_cron(rule.schedule.cron)
-        except CronError as exc:
-            found.append((("schedule", "cron"), str(exc)))
     if len(set(rule.channels)) != len(rule.channels):
         found.append((("channels",), "a channel is listed twice"))
     return found

@@ -5,6 +5,6 @@ Modules: `tables` (0007), `cron`, `rules` (compiled per catalog), `messages`,
 (on-change), `lifecycle` (`act`), `listing` (`list_alerts`, `get_alert`, `unread_count`),
 `dry_run`, `jobs` (the periodic scan). See docs/alerts.md.
 
-This package imports nothing on its own: `metamodel` reads `engine.alerts.cron`, so the
-package stays free of the engine's heavier modules.
+This package imports nothing on its own: the expression pass reads `engine.alerts.cron`
+while definitions load, before any catalog exists.
 """

@@ -1,12 +1,14 @@
 """The expressions of an alert rule: its condition (which must compile to SQL, so a scan is one
 query) and the recipients given as expressions — each compiled once, keyed by its path in
-the definition, like a flow's (`flow_expressions.py`)."""
+the definition, like a flow's (`flow_expressions.py`). The cron schedule is checked here too:
+its parser is the engine's (`engine/alerts/cron.py`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.alerts.cron import CronError, parse_cron
 from engine.expressions import Expression, FunctionRegistry, compile_expression
 from engine.expressions.errors import ExpressionError
 from engine.expressions.scope import CLOCK, ExpressionContext, Scope
@@ -66,6 +68,11 @@ def compile_alert_expressions(
             problems.append((key, path, exc))
             return None
 
+    if rule.schedule.cron is not None:
+        try:
+            parse_cron(rule.schedule.cron)
+        except CronError as exc:
+            problems.append((key, ("schedule", "cron"), str(exc)))
     condition = compile_at(("condition",), rule.condition, ALERT_CONDITION, "boolean")
     recipients: dict[Path, Expression] = {}
     for path, entry in recipient_paths(rule):
