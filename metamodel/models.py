@@ -43,6 +43,7 @@ RESERVED_NAMES = frozenset(
         "reports",
         "dashboards",
         "alerts",
+        "notifications",
         "-",
     }
 )

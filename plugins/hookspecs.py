@@ -57,8 +57,8 @@ def anju_routes(settings: Settings) -> list[Any]:
 
 @hookspec
 def anju_connectors(settings: Settings) -> dict[str, Any]:
-    """Adapters to the outside by name (SMS gateways, mail, registries). Reserved: the
-    notifications issue gives them their interface."""
+    """Adapters to the outside by channel name (`sms`, `email`, `webhook`): objects with the
+    `engine.notifications.Connector` interface (`channel`, `session()`, `send(message)`)."""
 
 
 @hookspec

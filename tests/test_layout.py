@@ -1,4 +1,5 @@
-"""Imports flow one way: metamodel ← engine ← renderers; plugins are reached only via hooks."""
+"""Imports flow one way: metamodel ← engine ← renderers; plugins and connectors are reached
+only via hooks."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
-    "metamodel": {"engine", "renderers", "plugins"},
-    "engine": {"renderers", "plugins"},
+    "metamodel": {"engine", "renderers", "plugins", "connectors"},
+    "engine": {"renderers", "plugins", "connectors"},
+    "renderers": {"connectors"},  # connectors are reached through the plugin hook only
 }
 
 
