@@ -82,9 +82,7 @@ def chrome_of(
                 MenuEntity(e["label"], e["path"], path in (e["path"], *_below(e["path"], path)))
                 for e in app["entities"]
             ]
-            reports = [
-                MenuEntity(r["label"], r["path"], path == r["path"]) for r in app["reports"]
-            ]
+            reports = [MenuEntity(r["label"], r["path"], path == r["path"]) for r in app["reports"]]
             menus.append(MenuApp(app["name"], app["label"], entities, reports))
     roles = set(principal.roles)
     here = path + (f"?{request.url.query}" if request.url.query else "")
