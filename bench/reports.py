@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     results.update(measure(args.runs, args.cached_runs))
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "-postgresql" if args.database_url else ""
-    (RESULTS / f"reports{suffix}.json").write_text(json.dumps(results, indent=2))
+    (RESULTS / f"reports{suffix}.json").write_text(json.dumps(results, indent=2, default=float))
     print_table(results)
     return 0
 
