@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.testclient import TestClient
@@ -130,7 +131,7 @@ def test_virtual_fields_are_computed_on_read_and_can_be_filtered_and_sorted(
     client: TestClient,
 ) -> None:
     building = client.post(BUILDINGS, json={"name": "East"}).json()
-    today = date.today()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # `today` in the settings' zone
     for code, days in (("A-1", 10), ("A-2", 400), ("A-3", None)):
         let_on = (today - timedelta(days=days)).isoformat() if days is not None else None
         status = "let" if days is not None else "vacant"
