@@ -130,7 +130,7 @@ def test_references_resolve_across_apps(
 
 
 def test_every_entity_has_an_organisation_and_grants(definitions: Definitions) -> None:
-    for app in ("housing_stock", "public_rental"):
+    for app in ("housing_stock", "public_rental", "subsidy"):
         for entity in definitions.apps[app].entities.values():
             where = f"{app}.{entity.name}"
             assert entity.org, where
@@ -156,3 +156,50 @@ def test_personal_data_is_sensitive(
     specs = definitions.apps["public_rental"].entities[entity].fields
     assert [name for name in fields if not specs[name].sensitive] == []
     assert all(specs[name].mask for name in fields if isinstance(specs[name], StringField))
+
+
+def test_subsidy_roster_keeps_personal_data_sensitive(definitions: Definitions) -> None:
+    specs = definitions.apps["subsidy"].entities["subsidy_recipient"].fields
+    assert [n for n in ("id_number", "phone", "bank_account") if not specs[n].sensitive] == []
+
+
+def test_alert_rules_cover_the_supervision_families(definitions: Definitions) -> None:
+    rules = definitions.apps["supervision"].alerts
+    families = {rule.family for rule in rules.values()}
+    # no supplier entity exists yet, so the supplier family has no rule
+    assert families == {
+        "contract",
+        "rent",
+        "unit",
+        "subsidy",
+        "enterprise_credit",
+        "tenant_credit",
+        "project",
+    }
+    for name, rule in rules.items():
+        assert (
+            set(rule.label)
+            == set(rule.message.title)
+            == set(rule.message.body)
+            == {
+                "zh",
+                "en",
+            }
+        ), name
+        assert rule.recipients and "in_app" in rule.channels, name
+
+
+def test_reports_and_dashboards_are_labelled_and_widgets_resolve(
+    definitions: Definitions,
+) -> None:
+    reports = {
+        f"{app}.{name}": report
+        for app, bundle in definitions.apps.items()
+        for name, report in bundle.reports.items()
+    }
+    assert "housing_stock.units_by_status" in reports
+    assert all(set(report.label) == {"zh", "en"} for report in reports.values())
+    for bundle in definitions.apps.values():
+        for dashboard in bundle.dashboards.values():
+            assert set(dashboard.label) == {"zh", "en"}
+            assert [w.report for w in dashboard.widgets if w.report not in reports] == []

@@ -35,8 +35,19 @@ TODAY = date(2026, 3, 1)  # the demo data's day (plugins/builtin/demo_common.py)
 NOW = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # 09:00 that day in Shanghai
 
 
+class Demo:
+    """The demo city's runtime, with a short repr: a failing test's report prints its
+    arguments, and a runtime's repr holds the whole catalog."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def __repr__(self) -> str:
+        return f"Demo(units={UNITS}, now={NOW.isoformat()})"
+
+
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """The shipped definitions with demo data, the clock at the demo's day; the load itself
     opens no alerts, so each test's scan starts from nothing."""
     root = tmp_path_factory.mktemp("supervision")
@@ -58,7 +69,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         started = Runtime.create(Settings(**base), FixedClock(NOW))
         started.start()
         try:
-            yield started
+            yield Demo(started)
         finally:
             started.dispose()
 
@@ -75,10 +86,11 @@ def sql(runtime: Runtime, statement: str, **params: Any) -> list[sa.Row[Any]]:
         f"{app}__{name}": table(runtime, app, name)
         for (app, name) in runtime.require_catalog().entities
     }
+    used = {k: v for k, v in params.items() if f":{k}" in statement}
     text = sa.text(statement.format(**names)).bindparams(
         *(
             sa.bindparam(k, v, type_=sa.Date if isinstance(v, date) else None)
-            for k, v in params.items()
+            for k, v in used.items()
         )
     )
     with runtime.engine.connect() as conn:
@@ -99,7 +111,8 @@ def report_rows(
     return rows
 
 
-def test_units_by_status_counts_every_unit_once(runtime: Runtime) -> None:
+def test_units_by_status_counts_every_unit_once(demo: Demo) -> None:
+    runtime = demo.runtime
     rows = report_rows(runtime, "housing_stock", "units_by_status")
     cells = {
         (r["_key"]["district"], r["_key"]["status"]): r["units"] for r in rows if r["_level"] == 2
@@ -114,7 +127,8 @@ def test_units_by_status_counts_every_unit_once(runtime: Runtime) -> None:
     assert sum(totals.values()) == [r["units"] for r in rows if r["_level"] == 0][0] == UNITS
 
 
-def test_arrears_per_district_as_sql(runtime: Runtime) -> None:
+def test_arrears_per_district_as_sql(demo: Demo) -> None:
+    runtime = demo.runtime
     rows = report_rows(runtime, "public_rental", "arrears_by_district")
     found = {
         r["_key"]["district"]: (Decimal(str(r["arrears"])), r["bills"], r["households"])
@@ -134,7 +148,8 @@ def test_arrears_per_district_as_sql(runtime: Runtime) -> None:
     }
 
 
-def test_contracts_expiring_per_month_as_sql(runtime: Runtime) -> None:
+def test_contracts_expiring_per_month_as_sql(demo: Demo) -> None:
+    runtime = demo.runtime
     rows = report_rows(runtime, "public_rental", "contracts_expiring", {"months": "6"})
     found = {r["month"]: r["contracts"] for r in rows}
     ends = sql(
@@ -188,8 +203,9 @@ def test_contracts_expiring_per_month_as_sql(runtime: Runtime) -> None:
     ],
 )
 def test_a_scan_opens_one_alert_per_record_the_sql_finds(
-    runtime: Runtime, rule: str, statement: str
+    demo: Demo, rule: str, statement: str
 ) -> None:
+    runtime = demo.runtime
     expected = {
         row[0]
         for row in sql(
@@ -214,7 +230,8 @@ def test_a_scan_opens_one_alert_per_record_the_sql_finds(
     assert {record_id for record_id, _ in opened} == expected
 
 
-def test_arrears_alerts_name_the_contract_and_reach_its_street(runtime: Runtime) -> None:
+def test_arrears_alerts_name_the_contract_and_reach_its_street(demo: Demo) -> None:
+    runtime = demo.runtime
     with runtime.engine.begin() as conn:
         scan_rule(
             conn, runtime, runtime.require_catalog(), "supervision", "rent_arrears_two_months", NOW
@@ -246,7 +263,8 @@ def test_arrears_alerts_name_the_contract_and_reach_its_street(runtime: Runtime)
 
 
 @pytest.fixture(scope="module")
-def client(runtime: Runtime) -> Iterator[TestClient]:
+def client(demo: Demo) -> Iterator[TestClient]:
+    runtime = demo.runtime
     with TestClient(create_app(runtime=runtime)) as test_client:
         yield test_client
 
@@ -259,7 +277,8 @@ def as_user(client: TestClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def test_a_district_centre_sees_only_its_district(runtime: Runtime, client: TestClient) -> None:
+def test_a_district_centre_sees_only_its_district(demo: Demo, client: TestClient) -> None:
+    runtime = demo.runtime
     district, code = sql(
         runtime,
         """SELECT r.id, r.code FROM {housing_stock__region} r
