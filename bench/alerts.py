@@ -25,10 +25,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.demo_database import units_loaded  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 ADMIN_PASSWORD = "Bench#Admin2026"
 RULES = (
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         "database": "postgresql" if args.database_url else "sqlite",
         "sending": args.send,
     }
-    if _units_loaded() < args.units:
+    if units_loaded() < args.units:
         started = time.perf_counter()
         command = [sys.executable, "run.py", "demo-data", "--units", str(args.units)]
         subprocess.run(command, cwd=ROOT, env={**env, "ANJU_ALERTS_ENABLED": "0"}, check=True)
@@ -74,22 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / f"alerts{suffix}.json").write_text(json.dumps(results, indent=2))
     print_table(results)
     return 0
-
-
-def _units_loaded() -> int:
-    """How many units the database holds already (0 when it is new)."""
-    from engine.database import create_database_engine
-    from engine.settings import Settings
-
-    engine = create_database_engine(Settings())
-    try:
-        with engine.connect() as conn:
-            table = sa.table("housing_stock__housing_unit")
-            return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
-    except sa.exc.DBAPIError:
-        return 0
-    finally:
-        engine.dispose()
 
 
 def measure(rules: list[tuple[str, str]]) -> dict[str, Any]:

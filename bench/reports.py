@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.demo_database import units_loaded  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 ADMIN_PASSWORD = "Bench#Admin2026"
 REPORT = ("housing_stock", "units_by_status")
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         "units": args.units,
         "database": "postgresql" if args.database_url else "sqlite",
     }
-    if _units_loaded() < args.units:
+    if units_loaded() < args.units:
         started = time.perf_counter()
         command = [sys.executable, "run.py", "demo-data", "--units", str(args.units)]
         subprocess.run(command, cwd=ROOT, env=env, check=True)
@@ -64,22 +65,6 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / f"reports{suffix}.json").write_text(json.dumps(results, indent=2, default=float))
     print_table(results)
     return 0
-
-
-def _units_loaded() -> int:
-    """How many units the database holds already (0 when it is new)."""
-    from engine.database import create_database_engine
-    from engine.settings import Settings
-
-    engine = create_database_engine(Settings())
-    try:
-        with engine.connect() as conn:
-            table = sa.table("housing_stock__housing_unit")
-            return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
-    except sa.exc.DBAPIError:
-        return 0
-    finally:
-        engine.dispose()
 
 
 def measure(runs: int, cached_runs: int) -> dict[str, Any]:

@@ -8,24 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
+from engine.alerts.statuses import ACTIONS as LIFECYCLE
+from metamodel.alerts import Family, Severity
 from renderers.html.report_view import moment_text
 
-SEVERITIES = ("yellow", "orange", "red")
-STATUSES = ("open", "acknowledged", "disposed", "resolved")
-FAMILIES = (
-    "project",
-    "unit",
-    "rent",
-    "contract",
-    "subsidy",
-    "tenant_credit",
-    "enterprise_credit",
-    "supplier",
-    "other",
-)
-ACTIONS = ("acknowledge", "dispose", "feedback", "resolve")
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+FAMILIES: tuple[str, ...] = get_args(Family)
+ACTIONS = tuple(LIFECYCLE)
 TEXTS = {
     "zh": {
         "alerts_title": "预警",

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from engine.alerts.lifecycle import act
 from engine.alerts.listing import get_alert, list_alerts, mark_read
+from engine.alerts.statuses import STATUSES
 from engine.catalog import Catalog
 from engine.database import write_transaction
 from engine.errors import Conflict, NotFound, ValidationFailed
@@ -35,7 +36,6 @@ from renderers.html.alert_view import (
     ACTIONS,
     FAMILIES,
     SEVERITIES,
-    STATUSES,
     TEXTS,
     AlertRow,
     alert_row,
