@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import redis
 from rq import Queue
+from rq.exceptions import StopRequested
 from rq.job import Job, JobStatus
 from rq.queue import EnqueueData
 from rq.worker import SimpleWorker
@@ -36,6 +37,31 @@ if TYPE_CHECKING:
 PERFORM = "engine.jobs.rq_backend.perform"
 DISPATCH_BATCH = 500
 PENDING = {s.value.encode() for s in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED)}
+STOP_CHECK_SECONDS = 2  # an idle worker looks this often whether it was asked to stop
+
+
+class StoppingWorker(SimpleWorker):
+    """RQ's `SimpleWorker` that always stops on SIGTERM.
+
+    RQ stops an idle worker by raising `StopRequested` from its signal handler, wherever the
+    main thread happens to be. When that is a `__del__` (a Redis pipeline being collected),
+    Python prints the exception and drops it, and the worker went on waiting for jobs. Here
+    the request is also remembered, and an idle worker waits for jobs in short turns that
+    end when a stop was asked for."""
+
+    def _shutdown(self) -> None:
+        self._stop_requested = True  # remembered, whatever becomes of the exception below
+        super()._shutdown()
+
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: int | None, max_idle_time: int | None = None
+    ) -> tuple[Job, Queue] | None:
+        """The next job, or None (the worker loop then ends) once a stop was asked for."""
+        while not self._stop_requested:
+            found = super().dequeue_job_and_maintain_ttl(STOP_CHECK_SECONDS, STOP_CHECK_SECONDS)
+            if found is not None:
+                return found
+        raise StopRequested()
 
 
 def rq_queue_name(namespace: str, queue: str) -> str:
@@ -155,7 +181,7 @@ class RqJobs(Jobs):
         try:
             served = [self.queues.get(name) or self._queue(name) for name in names]
             name = f"{self.namespace}.{uuid.uuid4().hex}"  # whose worker, in RQ's registry
-            SimpleWorker(served, name=name, connection=self.redis).work(logging_level="WARNING")
+            StoppingWorker(served, name=name, connection=self.redis).work(logging_level="WARNING")
         finally:
             self.stop()
 
