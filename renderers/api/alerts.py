@@ -24,10 +24,14 @@ from engine.alerts.overview import list_rules
 from engine.alerts.rules import rule_of
 from engine.alerts.scanning import scan_rule
 from engine.database import write_transaction
-from engine.errors import Conflict, NotFound, Unauthorized, ValidationFailed, field_error
-from engine.principal import Principal
+from engine.errors import Conflict, NotFound, ValidationFailed, field_error
 from engine.runtime import Runtime
-from renderers.api.requests import language_of, principal_of, read_json_object, require_roles
+from renderers.api.requests import (
+    language_of,
+    read_json_object,
+    require_roles,
+    signed_in,
+)
 from renderers.api.responses import JSON
 
 RULE_READERS = ("configurator", "auditor")  # and admin: the rules with their scan state
@@ -38,17 +42,10 @@ def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def _signed_in(request: Request) -> Principal:
-    principal = principal_of(request)
-    if not principal.is_authenticated:
-        raise Unauthorized("log in first")
-    return principal
-
-
 async def alert_list(request: Request) -> Response:
     """`GET /api/alerts?status=&severity=&family=&app=&rule=&unread=1&cursor=&limit=`."""
     runtime = _runtime(request)
-    principal = _signed_in(request)
+    principal = signed_in(request)
     params = request.query_params
     filters = {name: params[name] for name in FILTERS if params.get(name)}
     limit = _limit(params.get("limit"), runtime)
@@ -67,7 +64,7 @@ async def alert_list(request: Request) -> Response:
 async def alert_detail(request: Request) -> Response:
     """`GET /api/alerts/{id}`: the alert, its recipients, timeline, deliveries, actions."""
     runtime = _runtime(request)
-    principal = _signed_in(request)
+    principal = signed_in(request)
     alert_id = _alert_id(request)
     catalog = runtime.require_catalog()
 
@@ -82,7 +79,7 @@ async def alert_action(request: Request) -> Response:
     """`POST /api/alerts/{id}/{action}` with `{"comment"}` (`dispose` needs `opinion`,
     `feedback` needs `feedback`); 409 when the alert's state does not allow it."""
     runtime = _runtime(request)
-    principal = _signed_in(request)
+    principal = signed_in(request)
     alert_id = _alert_id(request)
     body = await read_json_object(request)
     action = request.path_params["action"]
@@ -97,7 +94,7 @@ async def alert_action(request: Request) -> Response:
 async def alert_read(request: Request) -> Response:
     """`POST /api/alerts/{id}/read`: mark the alert read for the caller (204)."""
     runtime = _runtime(request)
-    principal = _signed_in(request)
+    principal = signed_in(request)
     alert_id = _alert_id(request)
     now = runtime.clock.now()
 

@@ -11,20 +11,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.database import write_transaction
-from engine.errors import NotFound, Unauthorized
+from engine.errors import NotFound
 from engine.flows.choices import flow_view
 from engine.flows.inbox import claim_task, list_inbox, release_task
 from engine.flows.messages import list_messages, mark_read
 from engine.flows.services import FlowServices
 from engine.flows.transitions import take_transition
-from engine.principal import Principal
 from engine.runtime import Runtime
 from renderers.api.requests import (
     entity_of,
     language_of,
-    principal_of,
     read_json_object,
     record_id_of,
+    signed_in,
 )
 from renderers.api.responses import JSON
 
@@ -33,13 +32,6 @@ INBOX_FILTERS = ("app", "entity", "state", "step", "claimed")
 
 def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
-
-
-def _signed_in(request: Request) -> Principal:
-    principal = principal_of(request)
-    if not principal.is_authenticated:
-        raise Unauthorized("log in first")
-    return principal
 
 
 async def transition(request: Request) -> Response:
@@ -55,7 +47,7 @@ async def transition(request: Request) -> Response:
         record_id,
         request.path_params["name"],
         body,
-        _signed_in(request),
+        signed_in(request),
         language_of(request),
         request.headers.get("if-match"),
     )
@@ -68,7 +60,7 @@ async def record_flow(request: Request) -> Response:
     runtime = _runtime(request)
     entity = entity_of(runtime.require_catalog(), request)
     record_id = record_id_of(request)
-    principal = _signed_in(request)
+    principal = signed_in(request)
 
     def run() -> dict[str, Any]:
         with runtime.engine.connect() as conn:
@@ -80,7 +72,7 @@ async def record_flow(request: Request) -> Response:
 async def inbox(request: Request) -> Response:
     """`GET /api/inbox?app=&entity=&state=&step=&claimed=me|none&limit=&cursor=`."""
     runtime = _runtime(request)
-    principal = _signed_in(request)
+    principal = signed_in(request)
     params = request.query_params
     filters = {name: params[name] for name in INBOX_FILTERS if params.get(name)}
     limit = min(_number(params.get("limit"), runtime.settings.page_size), 500)
@@ -103,7 +95,7 @@ async def release(request: Request) -> Response:
 
 async def _task_change(request: Request, claim: bool) -> Response:
     runtime = _runtime(request)
-    principal = _signed_in(request)
+    principal = signed_in(request)
     task_id = _task_id(request)
     catalog = runtime.require_catalog()
     now = FlowServices.of_catalog(catalog).now()
@@ -120,7 +112,7 @@ async def _task_change(request: Request, claim: bool) -> Response:
 async def messages(request: Request) -> Response:
     """`GET /api/messages?unread=1`: the caller's in-app messages and unread count."""
     runtime = _runtime(request)
-    principal = _signed_in(request)
+    principal = signed_in(request)
     unread = request.query_params.get("unread") in ("1", "true")
 
     def run() -> dict[str, Any]:
@@ -132,7 +124,7 @@ async def messages(request: Request) -> Response:
 
 async def read_message(request: Request) -> Response:
     runtime = _runtime(request)
-    principal = _signed_in(request)
+    principal = signed_in(request)
     message_id = _task_id(request)
     now = FlowServices.of_catalog(runtime.require_catalog()).now()
 

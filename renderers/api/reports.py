@@ -28,7 +28,6 @@ from engine.errors import (
     BadRequest,
     Forbidden,
     NotFound,
-    Unauthorized,
     ValidationFailed,
     field_error,
 )
@@ -48,7 +47,7 @@ from engine.reports import (
 from engine.reports.running import may_run
 from engine.runtime import Runtime
 from metamodel.labels import pick
-from renderers.api.requests import language_of, principal_of
+from renderers.api.requests import language_of, signed_in
 from renderers.api.responses import JSON
 from renderers.exports import (
     EXPORTERS,
@@ -67,13 +66,6 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _caller(request: Request) -> Principal:
-    principal = principal_of(request)
-    if not principal.is_authenticated:
-        raise Unauthorized("log in first")
-    return principal
-
-
 def _report(catalog: Catalog, request: Request, principal: Principal) -> CompiledReport:
     app, name = request.path_params["app"], request.path_params["report"]
     report = report_of(catalog, app, name)
@@ -87,7 +79,7 @@ def _report(catalog: Catalog, request: Request, principal: Principal) -> Compile
 async def list_reports(request: Request) -> Response:
     """`GET /api/reports`: what the caller may run, by app."""
     runtime = _runtime(request)
-    principal = _caller(request)
+    principal = signed_in(request)
     language = language_of(request)
     entries = runnable_reports(runtime.require_catalog(), principal)
     items = [
@@ -108,7 +100,7 @@ async def get_report(request: Request) -> Response:
     """`GET /api/{app}/reports/{report}`: the result as JSON, or a download with `format`."""
     runtime = _runtime(request)
     catalog = runtime.require_catalog()
-    principal = _caller(request)
+    principal = signed_in(request)
     report = _report(catalog, request, principal)
     raw = dict(request.query_params)
     params = parse_params(report, raw)
@@ -195,7 +187,7 @@ async def report_records(request: Request) -> Response:
     """`GET /api/{app}/reports/{report}/records`: the records behind one cell, paged."""
     runtime = _runtime(request)
     catalog = runtime.require_catalog()
-    principal = _caller(request)
+    principal = signed_in(request)
     report = _report(catalog, request, principal)
     raw = dict(request.query_params)
     params = parse_params(report, raw)
@@ -234,7 +226,7 @@ async def get_dashboard(request: Request) -> Response:
     """`GET /api/{app}/dashboards/{dashboard}`: each widget with its report's result."""
     runtime = _runtime(request)
     catalog = runtime.require_catalog()
-    principal = _caller(request)
+    principal = signed_in(request)
     app, name = request.path_params["app"], request.path_params["dashboard"]
     dashboard = dashboard_of(catalog, app, name)
     if dashboard is None:

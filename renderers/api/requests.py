@@ -48,11 +48,17 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
-def require_roles(request: Request, *roles: str) -> Principal:
-    """The caller if they hold one of `roles` (admin always does); else 401 or 403."""
+def signed_in(request: Request) -> Principal:
+    """The caller if logged in; else 401."""
     principal = principal_of(request)
     if not principal.is_authenticated:
         raise Unauthorized("log in first")
+    return principal
+
+
+def require_roles(request: Request, *roles: str) -> Principal:
+    """The caller if they hold one of `roles` (admin always does); else 401 or 403."""
+    principal = signed_in(request)
     if principal.is_superuser or not set(roles).isdisjoint(principal.roles):
         return principal
     raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
