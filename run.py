@@ -145,6 +145,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     runtime = _runtime(settings)
     served = ", ".join(queues or settings.job_queues)
     print(f"Anju worker ({settings.jobs_backend}) on queues {served}", flush=True)
+    runtime.start_services()
     try:
         runtime.jobs.work(queues or None)
     finally:

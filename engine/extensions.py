@@ -100,6 +100,7 @@ class Extensions:
     connectors: dict[str, Any] = field(default_factory=dict)
     device_drivers: dict[str, Any] = field(default_factory=dict)
     job_modules: list[str] = field(default_factory=list)
+    services: list[Any] = field(default_factory=list)  # with name, start(runtime), stop()
 
     def listening(self, when: str) -> list[Listener]:
         return self.listeners.get(when, [])

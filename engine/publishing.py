@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from engine.audit import AuditEvent, append
 from engine.catalog import Catalog, CatalogOptions, compile_catalog
+from engine.database import write_transaction
 from engine.dry_run import DryRunReport, dry_run
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.expressions import FunctionRegistry
@@ -114,7 +115,7 @@ def publish(
         raise ValidationFailed(
             "a publish needs a message", [{"path": "message", "message": "is required"}]
         )
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:  # reads, then alters tables: the write lock first
         current = store.latest_version(conn)
         if current != (base.version if base else None):
             raise Conflict(f"version {current} was published meanwhile; reload and try again")

@@ -50,6 +50,7 @@ class Runtime:
     _catalog: Catalog | None = None
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _services_started: bool = False
 
     def __post_init__(self) -> None:
         extensions = self.options.extensions or Extensions(functions=self.options.functions)
@@ -92,6 +93,15 @@ class Runtime:
         )
         if self.settings.job_threads:
             self.jobs.start()
+            self.start_services()
+
+    def start_services(self) -> None:
+        """Start the plugins' long-running services (`anju_services`), once."""
+        if self._services_started:
+            return
+        self._services_started = True
+        for service in self.extensions.services:
+            service.start(self)
 
     def catalog(self) -> Catalog | None:
         """The catalog of the newest published version, rebuilt when another worker publishes."""
@@ -157,5 +167,8 @@ class Runtime:
         return self.publish_contents(self.folder_contents(), author, message, force)
 
     def dispose(self) -> None:
+        if self._services_started:
+            for service in reversed(self.extensions.services):
+                service.stop()
         self.jobs.stop()
         self.engine.dispose()

@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     notification_per_recipient_hour: int = 10  # per channel and person; 0: no limit
     notification_per_second: int = 50  # per channel, gateway-wide; 0: no limit
 
+    # devices (docs/devices.md)
+    mqtt_url: str | None = None  # mqtt://user:password@host:1883; unset: devices use HTTP only
+    mqtt_topic_prefix: str = "anju"  # devices publish to <prefix>/<code>/telemetry
+    mqtt_client_id: str | None = None  # of this process's bridge; generated when unset
+    iot_batch_points: int = 500  # MQTT readings written to the database in one transaction
+    iot_batch_seconds: float = 0.2  # … or after this long, whichever comes first
+    iot_sweep_seconds: float = 5.0  # commands' timeouts, offline devices, absence rules
+
     @field_validator("audit_retention_days")
     @classmethod
     def _keep_audit_long_enough(cls, days: int) -> int:

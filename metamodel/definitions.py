@@ -1,5 +1,5 @@
 """A checked set of definitions: every app with its entities, forms, roles, calendars, flows
-document templates, reports, dashboards and alert rules."""
+document templates, reports, dashboards, alert rules, device types and device rules."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from metamodel.alerts import AlertRule
+from metamodel.devices import DeviceRule, DeviceType
 from metamodel.fields import ReferenceField
 from metamodel.flows import Flow
 from metamodel.models import App, Calendar, Entity, Form, Roles
@@ -30,6 +31,8 @@ class AppDefinitions:
     reports: dict[str, Report] = field(default_factory=dict)
     dashboards: dict[str, Dashboard] = field(default_factory=dict)
     alerts: dict[str, AlertRule] = field(default_factory=dict)
+    device_types: dict[str, DeviceType] = field(default_factory=dict)
+    device_rules: dict[str, DeviceRule] = field(default_factory=dict)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from metamodel.alerts import AlertRule
+from metamodel.devices import DeviceRule, DeviceType
 from metamodel.flows import Flow
 from metamodel.models import App, Calendar, Entity, Form, Roles
 from metamodel.reports import Dashboard, Report
@@ -21,6 +22,8 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "report": Report,
     "dashboard": Dashboard,
     "alert": AlertRule,
+    "device_type": DeviceType,
+    "device_rule": DeviceRule,
 }
 KIND_FOLDERS = {
     "entity": "entities",
@@ -31,4 +34,6 @@ KIND_FOLDERS = {
     "report": "reports",
     "dashboard": "dashboards",
     "alert": "alerts",
+    "device_type": "device_types",
+    "device_rule": "device_rules",
 }

@@ -22,6 +22,7 @@ from metamodel.alerts import AlertRule
 from metamodel.canonical import canonical
 from metamodel.checks import check_definitions
 from metamodel.definitions import AppDefinitions, Definitions, Key
+from metamodel.devices import DeviceRule, DeviceType
 from metamodel.errors import DefinitionError, DefinitionsInvalid, join_path
 from metamodel.fields import FIELD_TYPES, NAME_PATTERN, PLUGIN, PluginField, PluginFieldType
 from metamodel.flows import Flow
@@ -395,5 +396,9 @@ def _assemble(
             bundle.dashboards[name] = model
         elif isinstance(model, AlertRule):
             bundle.alerts[name] = model
+        elif isinstance(model, DeviceType):
+            bundle.device_types[name] = model
+        elif isinstance(model, DeviceRule):
+            bundle.device_rules[name] = model
         contents[key] = canonical(model)
     return Definitions(apps=dict(sorted(apps.items())), contents=dict(sorted(contents.items())))

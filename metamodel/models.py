@@ -44,6 +44,7 @@ RESERVED_NAMES = frozenset(
         "dashboards",
         "alerts",
         "notifications",
+        "iot",
         "-",
     }
 )

@@ -77,6 +77,17 @@ def _construct(
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node)
+            if not isinstance(key, str):
+                errors.append(
+                    DefinitionError(
+                        file,
+                        join_path(path + (str(key_node.value),)),
+                        f"the key {key_node.value} reads as {key!r}, not as text; quote it"
+                        f" ('{key_node.value}')",
+                        key_node.start_mark.line + 1,
+                    )
+                )
+                key = str(key_node.value)
             if key in out:
                 errors.append(
                     DefinitionError(

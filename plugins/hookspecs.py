@@ -63,8 +63,16 @@ def anju_connectors(settings: Settings) -> dict[str, Any]:
 
 @hookspec
 def anju_device_drivers(settings: Settings) -> dict[str, Any]:
-    """Device drivers by device type (smart lock, breaker, meter). Reserved: the devices
-    issue gives them their interface."""
+    """Device drivers by name (a device type's `driver:`), objects with the
+    `iot.drivers.DeviceDriver` interface: they turn a command into what the device reads and
+    its reply and telemetry into the platform's terms. See docs/devices.md."""
+
+
+@hookspec
+def anju_services(settings: Settings) -> list[Any]:
+    """Long-running services beside the web and job workers (the MQTT bridge): objects with
+    `name`, `start(runtime)` and `stop()`, started with the job threads of `run.py serve` and
+    by `run.py worker`, stopped when the process stops."""
 
 
 @hookspec

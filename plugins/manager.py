@@ -51,6 +51,7 @@ class Contribution:
     connectors: dict[str, Any] = field(default_factory=dict)
     device_drivers: dict[str, Any] = field(default_factory=dict)
     job_modules: list[str] = field(default_factory=list)
+    services: list[Any] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
 
 
@@ -63,6 +64,7 @@ REGISTRATION: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "anju_connectors": ("connectors", object),
     "anju_device_drivers": ("device_drivers", object),
     "anju_job_modules": ("job_modules", str),
+    "anju_services": ("services", object),
 }
 
 
@@ -225,6 +227,7 @@ def _merge(extensions: Extensions, candidate: Candidate, contribution: Contribut
     extensions.connectors.update(contribution.connectors)
     extensions.device_drivers.update(contribution.device_drivers)
     extensions.job_modules.extend(contribution.job_modules)
+    extensions.services.extend(contribution.services)
 
 
 def _unique(kind: str, names: list[str], taken: Mapping[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""Imports flow one way: metamodel ← engine ← renderers; plugins and connectors are reached
-only via hooks."""
+"""Imports flow one way: metamodel ← engine ← renderers; plugins, connectors and iot are
+reached only via hooks."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
-    "metamodel": {"engine", "renderers", "plugins", "connectors"},
-    "engine": {"renderers", "plugins", "connectors"},
-    "renderers": {"connectors"},  # connectors are reached through the plugin hook only
+    "metamodel": {"engine", "renderers", "plugins", "connectors", "iot"},
+    "engine": {"renderers", "plugins", "connectors", "iot"},
+    "renderers": {"connectors", "iot"},  # reached through the plugin hooks only
+    "iot": {"plugins", "connectors"},  # a built-in plugin wires iot in; drivers are plugins
 }
 
 

@@ -12,4 +12,6 @@ PLUGINS = (
     "plugins.builtin.credit",  # scoring standards into scores and red/black lists
     "plugins.builtin.house_code",  # one-house-one-code numbers, QR codes, the public page
     "plugins.builtin.connectors",  # SMS gateway, SMTP e-mail and signed webhooks
+    "plugins.builtin.device_drivers",  # smart lock, breaker and meter drivers
+    "plugins.builtin.devices",  # devices: ingest, commands, rules, linkage, screens (iot/)
 )
