@@ -9,6 +9,7 @@ from typing import Any
 
 from metamodel.alert_checks import check_alerts
 from metamodel.definitions import Definitions, Key
+from metamodel.device_checks import check_devices
 from metamodel.errors import DefinitionError
 from metamodel.fields import (
     DateField,
@@ -53,6 +54,7 @@ def check_definitions(definitions: Definitions, report: Report) -> list[Definiti
     errors.extend(check_flows(definitions, report))
     errors.extend(check_alerts(definitions, report))
     errors.extend(check_reports(definitions, report))
+    errors.extend(check_devices(definitions, report))
     return errors
 
 

@@ -121,18 +121,18 @@ def auth_routes() -> list[BaseRoute]:
     ]
 
 
-PLUGIN_PREFIXES = ("/api/plugins/", "/public/")
+PLUGIN_PREFIXES = ("/api/plugins/", "/public/", "/api/iot/", "/iot/")  # `iot` is a reserved name
 
 
 def plugin_routes(runtime: Runtime) -> list[BaseRoute]:
-    """The routes plugins add (`anju_routes`), under `/api/plugins/` (login required) or
-    `/public/` (open to anyone); a route elsewhere could shadow an app's entities or the
-    platform's own paths, and is not mounted."""
+    """The routes plugins add (`anju_routes`), under `/api/plugins/` (login required),
+    `/public/` (open to anyone) or the devices' `/api/iot/` and `/iot/`; a route elsewhere
+    could shadow an app's entities or the platform's own paths, and is not mounted."""
     added = []
     for route in runtime.extensions.routes:
         path = str(getattr(route, "path", ""))
         if not path.startswith(PLUGIN_PREFIXES):
-            log.error("a plugin route %s is outside /api/plugins/ and /public/; not mounted", path)
+            log.error("a plugin route %s is outside %s; not mounted", path, PLUGIN_PREFIXES)
             continue
         added.append(route)
     return added

@@ -44,6 +44,9 @@ PUBLIC_PATHS = frozenset(
     {"/-/health", "/-/language", "/api/auth/token", "/api/auth/password", "/login"}
 )
 PUBLIC_PREFIXES = ("/static/", "/public/")  # /public/: pages plugins serve to anyone
+DEVICE_PATHS = frozenset(  # devices authenticate in the route itself, with their own secret
+    {"/api/iot/telemetry", "/api/iot/commands/pending", "/api/iot/commands/replies"}
+)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -71,7 +74,9 @@ def token_of(request: Request) -> TokenClaims | None:
 
 
 def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    """Paths that answer without a person's credentials: the login, health and static
+    files, plugins' `/public/` pages, and the device endpoints (which check the device's)."""
+    return path in PUBLIC_PATHS or path in DEVICE_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 def is_api(path: str) -> bool:
