@@ -15,6 +15,7 @@ from engine.protection import KeyProblem
 from engine.publishing import Plan
 from engine.runtime import Runtime
 from engine.settings import Settings
+from iot.simulator import cli as simulator
 from metamodel.canonical import canonical_yaml
 
 
@@ -52,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo-data", help="load realistic housing demo data")
     demo.add_argument("--units", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument(
+        "--device-share",
+        type=float,
+        default=0.25,
+        help="share of the let units fitted with a lock, a breaker and meters (0 for none)",
+    )
     verify = commands.add_parser(
         "verify-audit", help="prove no audit entry was edited, deleted or reordered"
     )
@@ -64,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a head recorded earlier (repeatable); it must still be in the chain",
     )
     _identity_commands(commands)
+    simulator.add_arguments(
+        commands.add_parser("simulate-devices", help="simulated devices: telemetry, commands")
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     handlers = {
@@ -78,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "verify-audit": cmd_verify_audit,
         "create-user": cmd_create_user,
         "create-org": cmd_create_org,
+        "simulate-devices": simulator.run,
     }
     try:
         return handlers[args.command](settings, args)
@@ -220,6 +231,7 @@ def _load_demo_data(runtime: Runtime, settings: Settings, args: argparse.Namespa
     from engine.bulk import insert_rows, next_id, reset_sequence
     from engine.principal import SYSTEM
     from plugins.builtin import demo_identity
+    from plugins.builtin.demo_devices import load_devices
     from plugins.builtin.demo_housing import generate
 
     catalog = runtime.require_catalog()
@@ -244,6 +256,8 @@ def _load_demo_data(runtime: Runtime, settings: Settings, args: argparse.Namespa
     password = settings.demo_password or _generated_password()
     realm = Realm.create(settings, runtime.engine)
     orgs, users = demo_identity.load(realm, catalog, kept["region"], kept["enterprise"], password)
+    if args.device_share > 0:
+        totals.update(load_devices(runtime, share=args.device_share, seed=args.seed))
     for path, count in totals.items():
         print(f"  {path}: {count}")
     print(f"  organisations: {orgs}, staff accounts: {users}")

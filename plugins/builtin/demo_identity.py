@@ -114,8 +114,9 @@ def _office_name(region: Mapping[str, Any], parent: Mapping[str, Any] | None) ->
 
 def users(orgs: Iterable[Organisation], seed: int = 2026) -> list[DemoUser]:
     """One account per city, district and street office and per enterprise, a few
-    applicants, an auditor, a configurator and supervisors (one for the city, one per
-    district); the same seed gives the same names."""
+    applicants, an auditor, a configurator, supervisors (one for the city, one per
+    district), a device operator and two device supervisors (a high-risk command needs a
+    second person); the same seed gives the same names."""
     rng = random.Random(seed)
     found: list[DemoUser] = []
     city_code: str | None = None
@@ -142,6 +143,9 @@ def users(orgs: Iterable[Organisation], seed: int = 2026) -> list[DemoUser]:
     for org in orgs:
         if org["kind"] == "district":  # and one supervisor per district centre
             found.append(_user(f"supervisor_{org['code']}", rng, org["code"], "supervisor"))
+    found.append(_user("device_operator", rng, city_code, "device_operator"))  # sends commands
+    found.append(_user("device_supervisor", rng, city_code, "device_supervisor"))  # approves
+    found.append(_user("device_supervisor2", rng, city_code, "device_supervisor"))
     return found
 
 
