@@ -131,6 +131,9 @@ class Step(Strict):
     """single: one shared task, claimed by one candidate; any: a task per candidate, the first
     decision counts; all: a task per candidate, every one must approve."""
     when: Expression | None = None
+    exclude_submitter: bool = False
+    """The two-person rule: the user who created the record may not decide this step, even
+    holding the assignee's role (refused with 403, and not offered in their inbox)."""
 
 
 class Approval(Strict):

@@ -98,6 +98,7 @@ def _task_row(
         "candidate_role": target.get("candidate_role"),
         "org_path": record_org_path(move),
         "assignee": target.get("assignee"),
+        "excluded": move.record.get("created_by") if step.exclude_submitter else None,
         "status": OPEN,
         "created_at": move.now,
         "row_version": 1,
@@ -154,11 +155,18 @@ def candidate_condition(
     free = [tasks.c.assignee.is_(None)]
     if not claimed_by_others:
         free.append(tasks.c.claimed_by.is_(None))
-    return sa.or_(
+    mine = sa.or_(
         tasks.c.assignee == principal.username,
         tasks.c.claimed_by == principal.username,
         sa.and_(*free, sa.or_(*shared)) if shared else sa.false(),
     )
+    return sa.and_(mine, not_excluded(principal))
+
+
+def not_excluded(principal: Principal) -> sa.ColumnElement[bool]:
+    """Leaves out the tasks the two-person rule keeps from `principal`: those of a step with
+    `exclude_submitter` on a record it created."""
+    return sa.or_(tasks.c.excluded.is_(None), tasks.c.excluded != principal.username)
 
 
 def not_decided_before(principal: Principal) -> sa.ColumnElement[bool]:
@@ -186,7 +194,7 @@ def actor_task(move: Move, entry_id: int | None) -> dict[str, Any]:
         tasks.c.entry_id == entry_id,
         tasks.c.status == OPEN,
     )
-    mine = sa.select(tasks).where(record_tasks)
+    mine = sa.select(tasks).where(record_tasks, not_excluded(move.actor))
     if not move.actor.is_superuser:
         mine = mine.where(candidate_condition(move.actor))
     row = (
@@ -208,6 +216,12 @@ def actor_task(move: Move, entry_id: int | None) -> dict[str, Any]:
     ).first()
     if claimed is not None and claimed.claimed_by != move.actor.username:
         raise Conflict(f"task {claimed.id} is claimed by {claimed.claimed_by}")
+    excluded = move.conn.execute(
+        sa.select(tasks.c.id).where(record_tasks, tasks.c.excluded == move.actor.username)
+    ).first()
+    if excluded is not None:
+        record = f"{move.entity.path} {move.record_id}"
+        raise Forbidden(f"you submitted {record}: another person decides it (two-person rule)")
     raise Forbidden(f"you hold no open task of {move.entity.path} {move.record_id}")
 
 

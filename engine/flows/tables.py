@@ -56,6 +56,7 @@ tasks = sa.Table(
     sa.Column("assignee", sa.String(USER)),
     sa.Column("claimed_by", sa.String(USER)),
     sa.Column("claimed_at", UTCDateTime()),
+    sa.Column("excluded", sa.String(USER)),  # who may not decide it: the submitter (0009)
     sa.Column("status", sa.String(12), nullable=False),  # open, done, cancelled
     sa.Column("outcome", sa.String(NAME)),
     sa.Column("decided_by", sa.String(USER)),

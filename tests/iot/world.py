@@ -65,6 +65,10 @@ class World:
     orgs: dict[str, int]  # organisation code → id
     codes: Iterator[int] = field(default_factory=lambda: count(1))
 
+    def __repr__(self) -> str:
+        """Short: pytest shows the world in a failed assertion, and the catalog is vast."""
+        return f"World(database={self.runtime.engine.url!r})"
+
     @property
     def catalog(self) -> Any:
         return self.runtime.require_catalog()

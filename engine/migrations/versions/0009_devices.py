@@ -169,9 +169,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_anju_telemetry_rollup_bucket", "anju_telemetry_rollup", ["period", "bucket"]
     )
+    # The two-person rule of approval steps (`exclude_submitter`): who may not decide a task.
+    op.add_column("anju_task", sa.Column("excluded", sa.String(100)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("anju_task") as batch:
+        batch.drop_column("excluded")
     op.drop_table("anju_telemetry_rollup")
     op.drop_table("anju_telemetry_reject")
     op.drop_table("anju_telemetry")
