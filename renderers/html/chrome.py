@@ -21,6 +21,8 @@ from renderers.html.texts import words
 
 STUDIO_ROLES = frozenset({"configurator", "auditor"})
 AUDIT_ROLES = frozenset({"auditor"})
+DEVICE_SCREENS = "/iot/devices"
+DEVICE_MONITOR = {"zh": "设备监控", "en": "Device monitor"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def chrome_of(
                 MenuEntity(e["label"], e["path"], path in (e["path"], *_below(e["path"], path)))
                 for e in app["entities"]
             ]
+            if entities and catalog.definitions.apps[app["name"]].device_types:
+                entities.insert(0, _device_monitor(language, path))
             reports = [MenuEntity(r["label"], r["path"], path == r["path"]) for r in app["reports"]]
             menus.append(MenuApp(app["name"], app["label"], entities, reports))
     roles = set(principal.roles)
@@ -99,6 +103,15 @@ def chrome_of(
         can_open_studio=principal.is_superuser or bool(roles & STUDIO_ROLES),
         can_open_audit=principal.is_superuser or bool(roles & AUDIT_ROLES),
         unread_alerts=_unread_alerts(request, principal) if with_menus else 0,
+    )
+
+
+def _device_monitor(language: str, path: str) -> MenuEntity:
+    """The device screens (`iot/screens`), first in the menu of an app that defines device
+    types, for those who may open its records."""
+    label = DEVICE_MONITOR[language]
+    return MenuEntity(
+        label, DEVICE_SCREENS, path == DEVICE_SCREENS or path.startswith(DEVICE_SCREENS + "/")
     )
 
 

@@ -105,7 +105,9 @@ def live_server(
     )
     if demo_units:
         with contextlib.redirect_stdout(io.StringIO()):
-            cmd_demo_data(settings, argparse.Namespace(units=demo_units, seed=2026))
+            cmd_demo_data(
+                settings, argparse.Namespace(units=demo_units, seed=2026, device_share=0.25)
+            )
     runtime = Runtime.create(settings, clock)
     port = _free_port()
     config = uvicorn.Config(
