@@ -6,8 +6,8 @@ only fields its type reports (`values.x`, `previous.x`, `delta.x` of cumulative 
 roles are declared; its name does not clash with an alert rule of its app (both open
 alerts under the app and rule name).
 
-The condition's full type check runs in the engine, which compiles device rules per
-catalog (`iot/rules/compile.py`).
+The condition's full type check (every name, every type, a true-or-false result) runs in
+the engine as definitions load (`engine/expressions/device_expressions.py`), after these.
 """
 
 from __future__ import annotations

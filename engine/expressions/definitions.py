@@ -1,4 +1,5 @@
-"""Expressions inside definitions: computed fields, defaults, validation rules, form conditions.
+"""Expressions inside definitions: computed fields, defaults, validation rules, form conditions,
+flows, alert and device rules, reports.
 
 `compile_definitions` compiles every one of them once per definition version; the same pass,
 run by `expression_checks` while definitions load, turns each mistake into a definition error
@@ -19,6 +20,7 @@ from engine.expressions import (
 )
 from engine.expressions.alert_expressions import compile_alert_expressions
 from engine.expressions.calendar import WorkingCalendar
+from engine.expressions.device_expressions import compile_device_expressions
 from engine.expressions.errors import ExpressionError
 from engine.expressions.flow_expressions import compile_flow_expressions
 from engine.expressions.report_expressions import compile_report_expressions
@@ -101,6 +103,9 @@ def compile_definitions(
             compiled.flows[(app_name, flow.name)] = compile_flow_expressions(compiler, flow)
         for rule in bundle.alerts.values():  # compiled again per catalog by engine.alerts
             _, found = compile_alert_expressions(definitions, functions, app_name, rule, calendar)
+            compiled.problems.extend(found)
+        for device_rule in bundle.device_rules.values():  # compiled again per catalog by iot
+            _, found = compile_device_expressions(definitions, functions, app_name, device_rule)
             compiled.problems.extend(found)
         for report in bundle.reports.values():  # compiled again per catalog by engine.reports
             _, found = compile_report_expressions(

@@ -1,24 +1,11 @@
-"""Device rules compiled once per catalog version: the condition as a checked expression over
-the variables a reading offers, the recipient expressions, the message templates, and the
-trigger's times as `timedelta`s (or a parsed cron).
-
-A condition reads `values.<field>` (this reading), `previous.<field>` (the device's latest
-value before it), `delta.<field>` (the change of a cumulative field), `baseline.<field>`
-(each number field's 7-day average; for a cumulative field, its average increase per
-reading), `device.<field or attribute>`, `unit.<field>` (the bound housing unit), `now` and
-`today`::
-
-    values.temperature > 70
-    delta.volume > 0 and unit.status == "vacant"
-    delta.volume > baseline.volume * 3
-
-Numbers are decimals, so arithmetic with literals such as `1.5` is exact.
+"""Device rules compiled once per catalog version: the condition and recipient expressions
+(compiled by the engine, `engine/expressions/device_expressions.py`, which also checks them
+while definitions load, so a rule that does not fit its device type is never published), the
+message templates, and the trigger's times as `timedelta`s (or a parsed cron).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -26,33 +13,19 @@ from typing import Any
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.alerts.cron import Cron, CronError, parse_cron
+from engine.alerts.cron import Cron, parse_cron
 from engine.alerts.rules import PART_SEPARATOR
 from engine.catalog import Catalog
 from engine.errors import ValidationFailed, field_error
-from engine.expressions import (
-    Expression,
-    ExpressionContext,
-    ExpressionError,
-    FunctionRegistry,
-    Scope,
-    compile_expression,
-)
-from engine.expressions.scope import CLOCK
-from engine.expressions.types import Type, field_type
-from iot.registry import DEVICE_ENTITY, device_rules
-from metamodel.definitions import Definitions
+from engine.expressions import Expression
+from engine.expressions.device_expressions import compile_device_expressions
+from engine.expressions.device_expressions import resolve_device_type as resolve_type
+from iot.registry import device_rules
 from metamodel.devices import DeviceRule, DeviceType
-from metamodel.fields import ReferenceField
 from metamodel.labels import LANGUAGES, pick
-from metamodel.models import Entity
 
 CACHE_KEY = ("iot", "compiled_rules")
-log = logging.getLogger("anju.iot.rules")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-NUMBER = Type("decimal", scale=6)
-TELEMETRY_TYPES = {"number": NUMBER, "integer": Type("integer"), "boolean": Type("boolean")}
-Path = tuple[Any, ...]
 _templates = SandboxedEnvironment(autoescape=False)
 
 
@@ -138,12 +111,7 @@ def compiled_rules(catalog: Catalog) -> list[CompiledDeviceRule]:
     """Every enabled device rule of the catalog, highest priority first, compiled once."""
     cached = catalog.cache.get(CACHE_KEY)
     if cached is None:
-        cached = []
-        for app, rule in device_rules(catalog):
-            try:
-                cached.append(compile_rule(catalog, app, rule))
-            except ValidationFailed as exc:  # one bad rule must not stop the others
-                log.error("device rule %s/%s left out: %s %s", app, rule.name, exc, exc.details)
+        cached = [compile_rule(catalog, app, rule) for app, rule in device_rules(catalog)]
         catalog.cache[CACHE_KEY] = cached
     return cached  # type: ignore[no-any-return]
 
@@ -166,26 +134,22 @@ def rule_named(catalog: Catalog, app: str, name: str) -> CompiledDeviceRule | No
 
 
 def compile_rule(catalog: Catalog, app: str, rule: DeviceRule) -> CompiledDeviceRule:
-    """Compile `rule` against the catalog; one that does not fit is a 422 naming each path."""
+    """Compile `rule` against the catalog. Definitions that loaded hold only rules that fit;
+    one that does not (definitions not checked by the engine) is a 422 naming each path."""
     definitions = catalog.definitions
+    functions = catalog.options.functions
+    expressions, problems = compile_device_expressions(definitions, functions, app, rule)
     found = resolve_type(definitions, app, rule.device_type)
     if found is None:
         message = f"unknown device type {rule.device_type!r}"
         raise ValidationFailed(
             f"device rule {app}/{rule.name}: {message}", [field_error("device_type", message)]
         )
-    type_name, device_type = found
-    condition, recipients, problems = compile_rule_expressions(
-        definitions, catalog.options.functions, app, rule
-    )
-    cron = None
-    if rule.trigger.cron is not None:
-        try:
-            cron = parse_cron(rule.trigger.cron)
-        except CronError as exc:
-            problems.append((("trigger", "cron"), str(exc)))
     if problems:
-        details = [field_error(".".join(map(str, path)), text) for path, text in problems]
+        details = [
+            field_error(".".join(map(str, path)), getattr(problem, "message", str(problem)))
+            for _, path, problem in problems
+        ]
         raise ValidationFailed(f"device rule {app}/{rule.name} does not compile", details)
     templates = {}
     if rule.alert is not None:
@@ -193,114 +157,16 @@ def compile_rule(catalog: Catalog, app: str, rule: DeviceRule) -> CompiledDevice
             title = pick(rule.alert.message.title, language)
             body = pick(rule.alert.message.body, language)
             templates[language] = _templates.from_string(f"{title}{PART_SEPARATOR}{body}")
+    cron = parse_cron(rule.trigger.cron) if rule.trigger.cron is not None else None
+    type_name, device_type = found
     return CompiledDeviceRule(
-        app, rule, device_type, type_name, condition, recipients, templates, cron, catalog.version
+        app,
+        rule,
+        device_type,
+        type_name,
+        expressions.condition,
+        expressions.recipients,
+        templates,
+        cron,
+        catalog.version,
     )
-
-
-def resolve_type(definitions: Definitions, app: str, given: str) -> tuple[str, DeviceType] | None:
-    """The device type a rule names (`smart_lock`, or `devices.smart_lock`) with its name."""
-    owner, _, name = given.rpartition(".")
-    if owner:
-        bundle = definitions.apps.get(owner)
-        found = bundle.device_types.get(name) if bundle else None
-        return (name, found) if found else None
-    own = definitions.apps.get(app)
-    if own is not None and name in own.device_types:
-        return name, own.device_types[name]
-    for bundle in definitions.apps.values():
-        if name in bundle.device_types:
-            return name, bundle.device_types[name]
-    return None
-
-
-def compile_rule_expressions(
-    definitions: Definitions, functions: FunctionRegistry, app: str, rule: DeviceRule
-) -> tuple[Expression | None, dict[int, Expression], list[tuple[Path, str]]]:
-    """The rule's condition and recipient expressions, and the problems found (path, text
-    with the column of the mistake)."""
-    problems: list[tuple[Path, str]] = []
-    found = resolve_type(definitions, app, rule.device_type)
-    device = definitions.resolve(*DEVICE_ENTITY)
-    if found is None or device is None:
-        return None, {}, problems
-    context = rule_context(definitions, found[1], device[1])
-    scope = Scope(definitions, device[0], device[1], context)
-
-    def compile_at(path: Path, source: str, expected: str | None) -> Expression | None:
-        try:
-            return compile_expression(source, scope, functions, expected)
-        except ExpressionError as exc:
-            problems.append((path, f"{exc.message} (column {exc.column})"))
-            return None
-
-    condition = None
-    if rule.condition is not None:
-        condition = compile_at(("condition",), rule.condition, "boolean")
-    recipients: dict[int, Expression] = {}
-    for i, entry in enumerate(rule.alert.recipients if rule.alert else []):
-        if entry.expression is None:
-            continue
-        expression = compile_at(("alert", "recipients", i, "expression"), entry.expression, None)
-        if expression is not None:
-            kind = expression.type
-            item = kind.item.kind if kind.kind == "list" and kind.item is not None else None
-            if kind.kind in ("string", "null") or item == "string":
-                recipients[i] = expression
-            else:
-                path = ("alert", "recipients", i, "expression")
-                problems.append((path, f"must give a username or a list of them, not {kind}"))
-    return condition, recipients, problems
-
-
-def rule_context(definitions: Definitions, device_type: DeviceType, device: Entity) -> Any:
-    """What a condition of a rule on `device_type` may read (see the module's docstring)."""
-    values = {name: telemetry_type(spec) for name, spec in device_type.telemetry.items()}
-    numbers = {
-        name: NUMBER for name, spec in device_type.telemetry.items() if spec.type == "number"
-    }
-    cumulative = {name: NUMBER for name, spec in device_type.telemetry.items() if spec.cumulative}
-    device_fields: dict[str, Type] = {
-        "id": Type("integer", nullable=False),
-        "org_id": Type("integer"),
-    }
-    device_fields.update(_entity_types(definitions, DEVICE_ENTITY[0], device))
-    for name, attribute in device_type.attributes.items():
-        device_fields.setdefault(name, TELEMETRY_TYPES.get(attribute.type, Type("string")))
-    unit: dict[str, Type] = {}
-    spec = device.fields.get("housing_unit")
-    if isinstance(spec, ReferenceField):
-        resolved = definitions.resolve(DEVICE_ENTITY[0], spec.entity)
-        if resolved is not None:
-            unit = {"id": Type("integer"), **_entity_types(definitions, *resolved)}
-    variables: dict[str, Type | Mapping[str, Type]] = {
-        **CLOCK,
-        "values": values,
-        "previous": values,
-        "delta": cumulative,
-        "baseline": numbers,
-        "device": device_fields,
-        "unit": unit,
-    }
-    return ExpressionContext("a device rule", variables, aggregates=False, references=False)
-
-
-def telemetry_type(spec: Any) -> Type:
-    if spec.type == "string":
-        return Type("string", options=tuple(spec.enum or ()))
-    return TELEMETRY_TYPES[spec.type]
-
-
-def _entity_types(definitions: Definitions, app: str, entity: Entity) -> dict[str, Type]:
-    """The stored, readable fields of an entity with their types (no virtual or sensitive
-    fields: a rule reads rows as stored, in Python)."""
-    found: dict[str, Type] = {}
-    for name, spec in entity.fields.items():
-        if spec.virtual or spec.sensitive:
-            continue
-        target = None
-        if isinstance(spec, ReferenceField):
-            resolved = definitions.resolve(app, spec.entity)
-            target = f"{resolved[0]}.{resolved[1].name}" if resolved else None
-        found[name] = field_type(spec, target)
-    return found
