@@ -5,15 +5,22 @@ subscription (`$share/anju/…`), so several processes split the messages betwee
 broker authenticates devices; the bridge takes the device code from the topic.
 
 paho's network thread only queues what arrives; one worker thread takes the queue in
-batches — `iot_batch_points` values or `iot_batch_seconds`, whichever comes first — and
+batches — `iot_batch_points` messages or `iot_batch_seconds`, whichever comes first — and
 writes each batch, the telemetry of many devices, in one transaction through
-`iot.telemetry.ingest.ingest_batch`. Replies go to `iot.commands.replies.handle_reply`. A
-device code not known (or not active) is kept as a refused payload of no device. Device
-look-ups are cached for `DEVICE_CACHE_SECONDS`, so a status change reaches the bridge within
-that time.
+`iot.telemetry.ingest.ingest_batch` (the device rules then look at the whole batch at once).
+The queue holds at most `QUEUE_BATCHES` batches: when it is full, the network thread waits
+for room before it takes (and acknowledges) the next message, so a busy bridge slows the
+broker's deliveries down instead of dropping messages — the broker keeps them in its
+per-client queue (raise `max_queued_messages`, see docs/devices-telemetry.md).
+
+Replies go to `iot.commands.replies.handle_reply`. A device code not known (or not active)
+is kept as a refused payload of no device. Device look-ups are cached for
+`DEVICE_CACHE_SECONDS`, so a status change reaches the bridge within that time.
 
 paho acknowledges a message when it has queued it, so a process that dies loses what it
-had queued and not yet written: at most one batch window of messages.
+had queued and not yet written: at most `QUEUE_BATCHES` batches. `stop()` writes what is
+queued, then stops. A batch whose transaction fails `WRITE_ATTEMPTS` times is logged and
+counted in `dropped`.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ SHARE_GROUP = "anju"
 DEVICE_CACHE_SECONDS = 5.0
 IDLE_WAIT = 0.5  # seconds the worker waits for a first message before checking for stop
 WRITE_ATTEMPTS = 3  # a batch whose transaction fails is tried this often before it is dropped
+QUEUE_BATCHES = 4  # batches the queue holds before the network thread waits for room
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,9 @@ class MqttBridge:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.prefix = settings.mqtt_topic_prefix.strip("/")
-        self._queue: queue.SimpleQueue[Arrival | None] = queue.SimpleQueue()  # None: stop
+        bound = QUEUE_BATCHES * max(settings.iot_batch_points, 1)
+        self._queue: queue.Queue[Arrival | None] = queue.Queue(bound)  # None: stop
+        self.dropped = 0  # telemetry messages given up after WRITE_ATTEMPTS failed writes
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._client: Client | None = None
@@ -120,6 +130,7 @@ class MqttBridge:
         self._subscribed.clear()
 
     def _on_message(self, _client: Client, _userdata: Any, message: MQTTMessage) -> None:
+        # blocks while the queue is full: paho acknowledges the message only once this returns
         self._queue.put(Arrival(message.topic, message.payload))
 
     def _work(self) -> None:
@@ -169,6 +180,9 @@ class MqttBridge:
                 log.exception("writing a batch of %d MQTT messages failed", len(telemetry))
                 if attempt < WRITE_ATTEMPTS:
                     time.sleep(attempt)
+                else:
+                    self.dropped += len(telemetry)
+                    log.error("%d MQTT messages were dropped", len(telemetry))
         for code, payload in replies:
             self._reply(runtime, catalog, devices.get(code), code, payload)
 

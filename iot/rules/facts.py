@@ -2,14 +2,15 @@
 unit, the week's baseline, and the reading's values, previous values and deltas — turned into
 the expression language's values (numbers as decimals).
 
-The device and unit are read once per batch of readings; the baseline only for rules that
-read it (`CompiledDeviceRule.reads_baseline`).
+The devices and units of a batch of readings are read together (`facts_of`: one query each,
+however many devices), the baselines only for rules that read them
+(`CompiledDeviceRule.reads_baseline`), in two.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -27,6 +28,8 @@ from metamodel.devices import DeviceType
 from metamodel.fields import ReferenceField
 
 BASELINE_DAYS = 7
+CHUNK = 500  # ids in one `IN (...)`
+WEEK = BASELINE_DAYS * 86_400_000  # ms
 QUANTUM = Decimal("0.000001")
 
 
@@ -48,22 +51,36 @@ def load_facts(
 ) -> Facts:
     """The device's record and unit; with `baseline_before` (ms), the baseline of the week
     before that moment."""
+    return facts_of(conn, catalog, [(device, device_type, baseline_before)])[device.id]
+
+
+def facts_of(
+    conn: sa.Connection,
+    catalog: Catalog,
+    wanted: Sequence[tuple[Device, DeviceType, int | None]],
+) -> dict[int, Facts]:
+    """`load_facts` for many devices at once, by device id: one query (per `CHUNK` devices)
+    for the records, one for the units and one for the baselines of those that want one."""
     entity = device_entity(catalog)
-    row = conn.execute(sa.select(entity.table).where(entity.table.c.id == device.id)).first()
-    record = _readable(entity, row._mapping) if row is not None else {"id": device.id}
-    for name, attribute in device_type.attributes.items():
-        record.setdefault(name, device.attributes.get(name, attribute.default))
-    unit: dict[str, Any] = {}
+    records = _rows(conn, entity, [device.id for device, _, _ in wanted])
     target = unit_entity(catalog)
-    if target is not None and device.housing_unit_id is not None:
-        unit_row = conn.execute(
-            sa.select(target.table).where(target.table.c.id == device.housing_unit_id)
-        ).first()
-        unit = _readable(target, unit_row._mapping) if unit_row is not None else {}
-    baseline = {}
-    if baseline_before is not None:
-        baseline = load_baseline(conn, device.id, device_type, baseline_before)
-    return Facts(record, unit, baseline)
+    unit_ids = {d.housing_unit_id for d, _, _ in wanted if d.housing_unit_id is not None}
+    units = _rows(conn, target, sorted(unit_ids)) if target is not None else {}
+    baselines = load_baselines(
+        conn, [(d.id, spec, before) for d, spec, before in wanted if before is not None]
+    )
+    found = {}
+    hidden, unit_hidden = _sensitive(entity), _sensitive(target)
+    for device, device_type, _ in wanted:
+        row = records.get(device.id)
+        record = _readable(row, hidden) if row is not None else {"id": device.id}
+        for name, attribute in device_type.attributes.items():
+            record.setdefault(name, device.attributes.get(name, attribute.default))
+        unit_id = device.housing_unit_id
+        unit_row = units.get(unit_id) if target is not None and unit_id is not None else None
+        unit = _readable(unit_row, unit_hidden) if unit_row is not None else {}
+        found[device.id] = Facts(record, unit, baselines.get(device.id, {}))
+    return found
 
 
 def unit_entity(catalog: Catalog) -> Any:
@@ -75,38 +92,91 @@ def unit_entity(catalog: Catalog) -> Any:
     return catalog.entity(resolved[0], resolved[1].name) if resolved else None
 
 
-def load_baseline(
-    conn: sa.Connection, device_id: int, device_type: DeviceType, before: int
-) -> dict[str, Decimal]:
-    """Each number field's average over the hourly rollups of the 7 days before `before`;
-    for a cumulative field, its average increase per reading over those days."""
-    start = before - BASELINE_DAYS * 86_400_000
-    query = (
-        sa.select(
-            rollups.c.field,
-            sa.func.sum(rollups.c.count),
-            sa.func.sum(rollups.c.sum),
-            sa.func.min(rollups.c.first),
-            sa.func.max(rollups.c.last),
-        )
-        .where(
-            rollups.c.device_id == device_id,
-            rollups.c.period == "h",
-            rollups.c.bucket >= start,
-            rollups.c.bucket < before,
-        )
-        .group_by(rollups.c.field)
-    )
-    found: dict[str, Decimal] = {}
-    for name, count, total, first, last in conn.execute(query):
-        spec = device_type.telemetry.get(name)
-        if spec is None or spec.type != "number" or not count:
-            continue
-        if spec.cumulative:
-            if count > 1:
-                found[name] = decimal((last - first) / (count - 1)).quantize(QUANTUM)
+def load_baselines(
+    conn: sa.Connection, wanted: Sequence[tuple[int, DeviceType, int]]
+) -> dict[int, dict[str, Decimal]]:
+    """By device id, each number field's average over the hourly rollups of the 7 days
+    before the device's own `before` (ms); for a cumulative field, its average increase per
+    reading over those days.
+
+    The devices of a batch have nearly the same `before`, so their windows share a core (from
+    the latest window's start to the earliest window's end): that is summed per device and
+    field in one grouped query; the few hourly rows at the edges are read as they are and
+    added to the windows they fall in."""
+    types = {device_id: device_type for device_id, device_type, _ in wanted}
+    windows = {device_id: before for device_id, _, before in wanted}
+    sums: dict[tuple[int, str], list[float]] = {}  # count, sum, first, last
+
+    def add(device_id: int, name: str, count: int, total: float, first: float, last: float) -> None:
+        known = sums.get((device_id, name))
+        if known is None:
+            sums[(device_id, name)] = [count, total, first, last]
         else:
-            found[name] = decimal(total / count).quantize(QUANTUM)
+            known[0] += count
+            known[1] += total
+            known[2], known[3] = min(known[2], first), max(known[3], last)
+
+    ids = sorted(windows)
+    for start in range(0, len(ids), CHUNK):
+        chosen = ids[start : start + CHUNK]
+        earliest, latest = min(windows[i] for i in chosen), max(windows[i] for i in chosen)
+        core = (latest - WEEK, earliest) if latest - WEEK < earliest else None
+        hourly = sa.and_(rollups.c.device_id.in_(chosen), rollups.c.period == "h")
+        if core is not None:
+            query = (
+                sa.select(
+                    rollups.c.device_id,
+                    rollups.c.field,
+                    sa.func.sum(rollups.c.count),
+                    sa.func.sum(rollups.c.sum),
+                    sa.func.min(rollups.c.first),
+                    sa.func.max(rollups.c.last),
+                )
+                .where(hourly, rollups.c.bucket >= core[0], rollups.c.bucket < core[1])
+                .group_by(rollups.c.device_id, rollups.c.field)
+            )
+            for device_id, name, count, total, first, last in conn.execute(query):
+                add(device_id, name, count, total, first, last)
+        edges = sa.and_(rollups.c.bucket >= earliest - WEEK, rollups.c.bucket < latest)
+        if core is not None:
+            edges = sa.and_(edges, sa.or_(rollups.c.bucket < core[0], rollups.c.bucket >= core[1]))
+        query = sa.select(
+            rollups.c.device_id,
+            rollups.c.field,
+            rollups.c.count,
+            rollups.c.sum,
+            rollups.c.first,
+            rollups.c.last,
+            rollups.c.bucket,
+        ).where(hourly, edges)
+        for edge in conn.execute(query):
+            if windows[edge.device_id] - WEEK <= edge.bucket < windows[edge.device_id]:
+                add(edge.device_id, edge.field, edge[2], edge.sum, edge.first, edge.last)
+    found: dict[int, dict[str, Decimal]] = {}
+    for (device_id, field_name), (count, total, first, last) in sums.items():
+        value = _average(types[device_id], field_name, int(count), total, first, last)
+        if value is not None:
+            found.setdefault(device_id, {})[field_name] = value
+    return found
+
+
+def _average(
+    device_type: DeviceType, name: str, count: int, total: float, first: float, last: float
+) -> Decimal | None:
+    spec = device_type.telemetry.get(name)
+    if spec is None or spec.type != "number" or not count:
+        return None
+    if spec.cumulative:
+        return decimal((last - first) / (count - 1)).quantize(QUANTUM) if count > 1 else None
+    return decimal(total / count).quantize(QUANTUM)
+
+
+def _rows(conn: sa.Connection, entity: Any, ids: list[int]) -> dict[int, sa.RowMapping]:
+    """An entity's rows by id, `CHUNK` ids a query."""
+    found: dict[int, sa.RowMapping] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = sa.select(entity.table).where(entity.table.c.id.in_(ids[start : start + CHUNK]))
+        found.update((int(row["id"]), row) for row in conn.execute(query).mappings())
     return found
 
 
@@ -176,10 +246,16 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _readable(entity: Any, row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A row's stored values but its sensitive fields (a rule never reads those)."""
-    hidden = {name for name, spec in entity.fields.items() if spec.sensitive}
+def _readable(row: Mapping[Any, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """A row's stored values but the `hidden` ones."""
     return {name: value for name, value in row.items() if name not in hidden}
+
+
+def _sensitive(entity: Any) -> frozenset[str]:
+    """An entity's sensitive fields: a rule never reads those."""
+    if entity is None:
+        return frozenset()
+    return frozenset(name for name, spec in entity.fields.items() if spec.sensitive)
 
 
 def devices_of_type(

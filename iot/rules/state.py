@@ -19,10 +19,11 @@ import sqlalchemy as sa
 
 from engine.alerts.tables import dialect_insert
 from iot.rules.compile import CompiledDeviceRule
-from iot.rules.facts import moment_of
+from iot.rules.facts import CHUNK, moment_of
 from iot.tables import rule_states
 
 Key = tuple[str, str]  # (app, rule)
+UPDATED = ("since", "streak", "fired_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -91,41 +92,49 @@ def cooling(rule: CompiledDeviceRule, state: RuleState, moment: datetime) -> boo
 def load_states(
     conn: sa.Connection, device_ids: Iterable[int], keys: Iterable[Key]
 ) -> dict[tuple[str, str, int], RuleState]:
-    """The states of these rules for these devices, by (app, rule, device id)."""
-    ids, wanted = list(device_ids), set(keys)
+    """The states of these rules for these devices, by (app, rule, device id): one query
+    per `CHUNK` devices."""
+    ids, wanted = sorted(set(device_ids)), set(keys)
     if not ids or not wanted:
         return {}
-    query = sa.select(rule_states).where(
-        rule_states.c.device_id.in_(ids),
-        rule_states.c.rule.in_({rule for _, rule in wanted}),
-    )
     found = {}
-    for row in conn.execute(query).mappings():
-        if (row["app"], row["rule"]) in wanted:
-            key = (row["app"], row["rule"], row["device_id"])
-            found[key] = RuleState(row["since"], row["streak"], row["fired_at"])
+    for start in range(0, len(ids), CHUNK):
+        query = sa.select(rule_states).where(
+            rule_states.c.app.in_({app for app, _ in wanted}),
+            rule_states.c.rule.in_({rule for _, rule in wanted}),
+            rule_states.c.device_id.in_(ids[start : start + CHUNK]),
+        )
+        for row in conn.execute(query).mappings():
+            if (row["app"], row["rule"]) in wanted:
+                key = (row["app"], row["rule"], row["device_id"])
+                found[key] = RuleState(row["since"], row["streak"], row["fired_at"])
     return found
 
 
 def save_states(
     conn: sa.Connection, changed: dict[tuple[str, str, int], RuleState], now: datetime
 ) -> None:
-    """Write the states that changed (one upsert each)."""
-    for (app, rule, device_id), state in changed.items():
-        values = {
+    """Write the states that changed (one upsert statement for all of them)."""
+    if not changed:
+        return
+    rows = [
+        {
+            "app": app,
+            "rule": rule,
+            "device_id": device_id,
             "since": state.since,
             "streak": state.streak,
             "fired_at": state.fired_at,
             "updated_at": now,
         }
-        statement = dialect_insert(conn, rule_states).values(
-            app=app, rule=rule, device_id=device_id, **values
-        )
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["app", "rule", "device_id"], set_=values
-            )
-        )
+        for (app, rule, device_id), state in changed.items()
+    ]
+    statement = dialect_insert(conn, rule_states)
+    updated = {name: statement.excluded[name] for name in UPDATED}
+    conn.execute(
+        statement.on_conflict_do_update(index_elements=["app", "rule", "device_id"], set_=updated),
+        rows,
+    )
 
 
 def _start(since: int | None) -> datetime | None:

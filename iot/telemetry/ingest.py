@@ -6,7 +6,8 @@ check every message against its device type (before any transaction), then in on
 transaction keep the refused ones, store the accepted points (a point already stored — the
 same device, field and time, as at-least-once MQTT delivers — is skipped), merge the
 devices' states and add to the hourly and daily rollups; after the commit, hand the new
-readings to the listeners (the device rules). A message is accepted or refused whole.
+readings of all the devices to the listeners at once (`iot.readings.hand_on_batch`: the
+device rules read what they need once per batch). A message is accepted or refused whole.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import orjson
 from engine.catalog import Catalog
 from engine.database import write_transaction
 from iot.drivers import DeviceDriver, driver_for
-from iot.readings import Reading, hand_on
+from iot.readings import Reading, hand_on_batch
 from iot.registry import Device, device_type
 from iot.telemetry.messages import Checked, Refused, check_message
 from iot.telemetry.rollups import aggregate, merge_rollups
@@ -121,8 +122,7 @@ def ingest_batch(
             new_numbers = [(*key, value) for key, value in numbers.items() if key in stored]
             merge_rollups(conn, aggregate(new_numbers, catalog.options.timezone))
     devices = {device.id: device for device, _ in batches}
-    for device_id, found in readings.items():
-        hand_on(runtime, catalog, devices[device_id], found)
+    hand_on_batch(runtime, catalog, [(devices[i], found) for i, found in readings.items()])
     return [_result(outcomes, single) for outcomes in checked]
 
 

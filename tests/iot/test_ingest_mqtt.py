@@ -174,3 +174,44 @@ def test_the_bridge_stops_cleanly_and_writes_what_it_holds(world: World, mqtt_ur
     bridge.stop()
     assert time.monotonic() - started < 10
     assert points(world, meter.id) == 1
+
+
+def test_a_full_queue_makes_the_broker_wait_and_loses_nothing(world: World, mqtt_url: str) -> None:
+    settings = world.runtime.settings.model_copy(
+        update={
+            "mqtt_topic_prefix": f"full{uuid.uuid4().hex[:6]}",
+            "iot_batch_points": 5,  # a queue of 20 messages: full at once
+            "iot_batch_seconds": 0.01,
+        }
+    )
+    bridge = MqttBridge(settings)
+    bridge.start(world.runtime)
+    wait_for(lambda: bridge.subscribed)
+    meters = [world.add_device("water_meter", world.units()[5]["id"]) for _ in range(3)]
+    broker = broker_of(mqtt_url)
+    link = Client(CallbackAPIVersion.VERSION2, client_id=f"full-{uuid.uuid4().hex[:6]}")
+    link.connect(broker.host, broker.port)
+    link.loop_start()
+    sent = []
+    for index in range(300):
+        meter = meters[index % 3]
+        message = {"ts": NOW_MS - 1000 * index, "values": {"volume": float(index)}}
+        topic = f"{settings.mqtt_topic_prefix}/{meter.code}/telemetry"
+        sent.append(link.publish(topic, orjson.dumps(message), qos=1))
+    for info in sent:
+        info.wait_for_publish(10)
+    try:
+        wait_for(lambda: sum(points(world, m.id) for m in meters) == 300, seconds=30)
+        assert bridge.dropped == 0
+        for index in range(300, 600):  # a backlog when the bridge is told to stop
+            meter = meters[index % 3]
+            message = {"ts": NOW_MS - 1000 * index, "values": {"volume": float(index)}}
+            link.publish(f"{settings.mqtt_topic_prefix}/{meter.code}/telemetry",
+                         orjson.dumps(message), qos=1)  # fmt: skip
+        time.sleep(0.05)
+    finally:
+        link.disconnect()
+        link.loop_stop()
+        started = time.monotonic()
+        bridge.stop()
+    assert time.monotonic() - started < 5

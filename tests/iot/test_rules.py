@@ -14,12 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from engine.alerts.tables import alerts, recipients
-from iot.readings import Reading, hand_on
+from iot.readings import Reading, hand_on, hand_on_batch
 from iot.registry import load_device
 from iot.rules.actions import PRIORITY_SKIP, plan
 from iot.rules.compile import rule_named
 from iot.rules.facts import millis
-from iot.tables import commands, rollups, rule_runs, telemetry
+from iot.tables import commands, rollups, rule_runs, rule_states, telemetry
 from tests.databases import isolated_database
 from tests.identity import client_as
 from tests.iot.world import Handle, World, device_world
@@ -299,3 +299,84 @@ def test_the_rule_list_and_who_may_see_it(world: World) -> None:
     assert tenant.get(RULES).status_code == 403
     assert tenant.post(f"{RULES}/devices/lock_tamper/test", json={}).status_code == 403
     assert world.admin.get(f"{RULES}/devices/nothing_here/runs").status_code == 404
+
+
+MIXED = {  # each type's readings, four minutes apart
+    "smart_breaker": [{"temperature": t} for t in (71, 72, 73, 74, 60)],
+    "smart_lock": [{"tamper": True}, {"tamper": False}, {"wrong_passwords": 6}],
+    "water_meter": [{"volume": 10.0}, {"volume": 10.0}, {"volume": 10.5}],
+    "env_monitor": [{"co2": 1600}, {"co2": 1650}, {"co2": 1700}, {"co2": 1750}],
+}
+
+
+def outcome(world: World, handle: Handle) -> dict[str, Any]:
+    """What the rules left for one device, free of ids and codes: alerts, commands, runs and
+    rule states."""
+    with world.runtime.engine.connect() as conn:
+        states = conn.execute(
+            sa.select(rule_states.c.rule, rule_states.c.since, rule_states.c.streak)
+            .where(rule_states.c.device_id == handle.id)
+            .order_by(rule_states.c.rule)
+        )
+        runs = conn.execute(
+            sa.select(rule_runs.c.rule, rule_runs.c.trigger)
+            .where(rule_runs.c.device_id == handle.id)
+            .order_by(rule_runs.c.id)
+        )
+        return {
+            "alerts": sorted(
+                (a["rule"], a["status"], a["severity"])
+                for rule in {
+                    "lock_tamper",
+                    "lock_wrong_passwords",
+                    "breaker_overheat",
+                    "vacant_water_use",
+                    "water_above_baseline",
+                    "co2_high",
+                }
+                for a in alerts_of(world, rule, handle.id)
+            ),  # fmt: skip
+            "commands": [(c["command"], c["status"]) for c in commands_of(world, handle.id)],
+            "runs": [tuple(row) for row in runs],
+            "states": [tuple(row) for row in states],
+        }
+
+
+def test_a_mixed_batch_ends_as_one_device_at_a_time_would(world: World) -> None:
+    kinds = [
+        ("smart_breaker", None),
+        ("smart_lock", None),
+        ("water_meter", "vacant"),
+        ("water_meter", "let"),
+        ("env_monitor", None),
+        ("electricity_meter", None),  # no reading rules: skipped
+    ]
+    start = millis(world.clock.now())
+
+    def readings_of(type_name: str) -> list[Reading]:
+        latest: dict[str, Any] = {}
+        found = []
+        for index, given in enumerate(MIXED.get(type_name, [{}])):
+            found.append(Reading(start + index * 240_000, given, dict(latest)))
+            latest.update(given)
+        return found
+
+    alone = [world.add_device(name, unit_id(world, status)) for name, status in kinds]
+    together = [world.add_device(name, unit_id(world, status)) for name, status in kinds]
+    catalog = world.catalog
+    with world.runtime.engine.connect() as conn:
+        devices = {h.id: load_device(conn, catalog, h.id) for h in [*alone, *together]}
+    for handle in alone:
+        hand_on(world.runtime, catalog, devices[handle.id], readings_of(handle.type_name))
+    batch = [(devices[h.id], readings_of(h.type_name)) for h in reversed(together)]
+    hand_on_batch(world.runtime, catalog, batch)
+
+    expected = [outcome(world, handle) for handle in alone]
+    assert [outcome(world, handle) for handle in together] == expected
+    breaker, lock, vacant, _, monitor, _ = expected
+    assert breaker["alerts"] == [("breaker_overheat", "resolved", "orange")]
+    assert breaker["commands"] == [("switch_off", "awaiting_approval")]
+    assert ("lock_tamper", "resolved", "red") in lock["alerts"]
+    assert ("lock_wrong_passwords", "open") in [a[:2] for a in lock["alerts"]]
+    assert [a[0] for a in vacant["alerts"]] == ["vacant_water_use"]
+    assert [a[:2] for a in monitor["alerts"]] == [("co2_high", "open")]
