@@ -65,7 +65,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         }
         with contextlib.redirect_stdout(io.StringIO()):
             loading = Settings(**base, alerts_enabled=False)
-            cmd_demo_data(loading, argparse.Namespace(units=UNITS, seed=2026))
+            cmd_demo_data(loading, argparse.Namespace(units=UNITS, seed=2026, device_share=0.25))
         started = Runtime.create(Settings(**base), FixedClock(NOW))
         started.start()
         try:
