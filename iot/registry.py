@@ -125,6 +125,13 @@ def device_by_code(conn: sa.Connection, catalog: Catalog, code: str) -> Device |
     return None if row is None else _device(row)
 
 
+def active_devices(conn: sa.Connection, catalog: Catalog, codes: list[str]) -> dict[str, Device]:
+    """The active devices among `codes`, by code, in one query."""
+    table = device_entity(catalog).table
+    query = _select(catalog).where(table.c.code.in_(codes), table.c.status == "active")
+    return {row.code: _device(row) for row in conn.execute(query)}
+
+
 def devices_of_unit(
     conn: sa.Connection, catalog: Catalog, housing_unit_id: int, type_name: str | None = None
 ) -> list[Device]:

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 from paho.mqtt.client import Client, ConnectFlags, MQTTMessage
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -42,7 +41,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from engine.catalog import Catalog
 from engine.settings import Settings
 from iot.mqtt.connection import client_id, connect, new_client
-from iot.registry import Device, device_entity
+from iot.registry import Device, active_devices
 from iot.telemetry.ingest import MAX_MESSAGES, UnknownSender, ingest_batch
 
 log = logging.getLogger("anju.iot.mqtt")
@@ -266,39 +265,3 @@ def messages_of(payload: bytes) -> list[Any]:
 
 def _text(payload: bytes) -> str:
     return payload[:2000].decode(errors="replace")
-
-
-def active_devices(conn: sa.Connection, catalog: Catalog, codes: list[str]) -> dict[str, Device]:
-    """The active devices among `codes`, by code, in one query."""
-    table = device_entity(catalog).table
-    query = sa.select(
-        table.c.id,
-        table.c.code,
-        table.c.name,
-        table.c.device_type,
-        table.c.housing_unit,
-        table.c.org_id,
-        table.c.status,
-        table.c.attributes,
-    ).where(table.c.code.in_(codes), table.c.status == "active")
-    return {
-        row.code: Device(
-            id=row.id,
-            code=row.code,
-            name=row.name,
-            type_name=row.device_type,
-            housing_unit_id=row.housing_unit,
-            org_id=row.org_id,
-            status=row.status,
-            attributes=_attributes(row.attributes),
-        )
-        for row in conn.execute(query)
-    }
-
-
-def _attributes(text: str | None) -> dict[str, Any]:
-    try:
-        found = orjson.loads(text) if text else {}
-    except orjson.JSONDecodeError:
-        return {}
-    return found if isinstance(found, dict) else {}
