@@ -1,1 +1,2 @@
-"""Placeholder: replaced by the part that owns it."""
+"""MQTT: the connection settings, the process-wide publisher, and the bridge that takes
+devices' telemetry and replies from the broker. See docs/devices-telemetry.md."""

@@ -1,1 +1,2 @@
-"""Placeholder: replaced by the part that owns it."""
+"""Device rules and scenes: conditions over readings with sustain and cooldown, absence of
+data, scheduled scenes, alerts and commands, and a test mode. See docs/devices-rules.md."""

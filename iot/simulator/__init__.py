@@ -1,1 +1,2 @@
-"""Placeholder: replaced by the part that owns it."""
+"""Simulated devices that report telemetry and answer commands over HTTP or MQTT, for demos,
+tests and load tests (`run.py simulate-devices`). See docs/devices-simulator.md."""
