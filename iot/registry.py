@@ -20,9 +20,8 @@ import sqlalchemy as sa
 
 from engine.catalog import Catalog, CompiledEntity
 from engine.errors import NotFound
-from engine.expressions.device_expressions import DEVICE_ENTITY
 from iot.tables import device_secrets
-from metamodel.devices import DeviceRule, DeviceType
+from metamodel.devices import DEVICE_ENTITY, DeviceRule, DeviceType
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,11 @@ from metamodel.fields import Expression, Name, Strict
 from metamodel.flows import Recipients
 from metamodel.labels import Labels
 
+DEVICE_ENTITY = ("devices", "device")
+"""The entity whose records are the devices: device types describe them, device rules read
+their fields as `device`, and the platform's device tables key on their ids."""
+DEVICE_UNIT_FIELD = "housing_unit"
+"""The reference of a device to the unit it serves: device rules read that record as `unit`."""
 Risk = Literal["low", "medium", "high"]
 """A `high` command (remote unlock, power cut, valve close) waits for a reason and a second
 person's approval; `medium` and `low` are dispatched at once."""

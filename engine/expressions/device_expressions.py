@@ -30,14 +30,17 @@ from engine.expressions.scope import CLOCK, ExpressionContext, Scope
 from engine.expressions.types import Type, described, field_type
 from metamodel.definitions import Definitions, Key
 from metamodel.device_checks import find_type
-from metamodel.devices import DeviceRule, DeviceType, TelemetryField
+from metamodel.devices import (
+    DEVICE_ENTITY,
+    DEVICE_UNIT_FIELD,
+    DeviceRule,
+    DeviceType,
+    TelemetryField,
+)
 from metamodel.fields import ReferenceField
 from metamodel.models import Entity
 
 Path = tuple[Any, ...]
-DEVICE_ENTITY = ("devices", "device")
-"""The entity whose records are the devices (see `metamodel/devices.py`): a condition reads
-its fields as `device.<field>`, and its housing unit's as `unit.<field>`."""
 NUMBER = Type("decimal", scale=6)
 TELEMETRY_TYPES = {"number": NUMBER, "integer": Type("integer"), "boolean": Type("boolean")}
 
@@ -126,7 +129,7 @@ def device_rule_context(
     for name, attribute in device_type.attributes.items():
         device_fields.setdefault(name, TELEMETRY_TYPES.get(attribute.type, Type("string")))
     unit: dict[str, Type] = {}
-    spec = device.fields.get("housing_unit")
+    spec = device.fields.get(DEVICE_UNIT_FIELD)
     if isinstance(spec, ReferenceField):
         resolved = definitions.resolve(DEVICE_ENTITY[0], spec.entity)
         if resolved is not None:
