@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.extensions import FlowAction
+from engine.settings import Settings
 from iot.commands.approval import FLOW_ACTIONS
 from iot.commands.http import ROUTES as COMMAND_ROUTES
 from iot.mqtt.bridge import MqttBridge
 from iot.rules.http import ROUTES as RULE_ROUTES
 from iot.screens.routes import ROUTES as SCREEN_ROUTES
 from iot.telemetry.http import ROUTES as TELEMETRY_ROUTES
-
-from engine.extensions import FlowAction
-from engine.settings import Settings
 from plugins.hookspecs import hookimpl
 
 JOB_MODULES = [
