@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     mqtt_client_id: str | None = None  # of this process's bridge; generated when unset
     iot_batch_points: int = 500  # MQTT readings written to the database in one transaction
     iot_batch_seconds: float = 0.2  # … or after this long, whichever comes first
-    iot_sweep_seconds: float = 5.0  # commands' timeouts, offline devices, absence rules
+    iot_sweep_seconds: float = 5.0  # how often commands' timeouts and offline devices are swept
 
     @field_validator("audit_retention_days")
     @classmethod

@@ -42,7 +42,14 @@ class JobHandler:
     name: str
     function: HandlerFunction
     module: str
-    every_seconds: float | None = None  # set for periodic handlers
+    every_seconds: float | str | None = None  # periodic: seconds, or the setting holding them
+
+    def period(self, settings: Settings) -> float | None:
+        """Seconds between runs of a periodic handler (None for others), read from the
+        settings when the handler names one."""
+        if isinstance(self.every_seconds, str):
+            return float(getattr(settings, self.every_seconds))
+        return self.every_seconds
 
     def __call__(self, ctx: JobContext, **args: Any) -> None:
         self.function(ctx, **args)
@@ -56,15 +63,21 @@ def job_handler(name: str) -> Callable[[HandlerFunction], HandlerFunction]:
     return _register(name, None)
 
 
-def periodic(name: str, seconds: float) -> Callable[[HandlerFunction], HandlerFunction]:
-    """Register a handler that the scheduler enqueues once every `seconds`, however many
-    schedulers run: each window's job has the key `name:<window number>`."""
-    if seconds <= 0:
+def periodic(name: str, seconds: float | str) -> Callable[[HandlerFunction], HandlerFunction]:
+    """Register a handler that the scheduler enqueues once every `seconds` — a number, or
+    the name of a setting that holds it (`"iot_sweep_seconds"`) — however many schedulers
+    run: each window's job has the key `name:<window number>`."""
+    if isinstance(seconds, str):
+        if seconds not in Settings.model_fields:
+            raise ValueError(f"periodic job {name}: there is no setting {seconds!r}")
+    elif seconds <= 0:
         raise ValueError(f"periodic job {name}: seconds must be positive, not {seconds}")
     return _register(name, seconds)
 
 
-def _register(name: str, seconds: float | None) -> Callable[[HandlerFunction], HandlerFunction]:
+def _register(
+    name: str, seconds: float | str | None
+) -> Callable[[HandlerFunction], HandlerFunction]:
     def decorate(function: HandlerFunction) -> HandlerFunction:
         handler = JobHandler(name, function, function.__module__, seconds)
         known = _handlers.get(name)
@@ -79,7 +92,7 @@ def _register(name: str, seconds: float | None) -> Callable[[HandlerFunction], H
     return decorate
 
 
-def _origin(handler: JobHandler) -> tuple[str, str, float | None]:
+def _origin(handler: JobHandler) -> tuple[str, str, float | str | None]:
     """Re-importing a module registers the same handler again; that is not a clash."""
     return handler.module, handler.function.__qualname__, handler.every_seconds
 

@@ -69,12 +69,13 @@ class Scheduler:
         """Enqueue each periodic job once for the current window of the runtime clock."""
         epoch = self.jobs.now().timestamp()
         for handler in self.jobs.handlers.values():
-            if handler.every_seconds is None:
+            period = handler.period(self.jobs.settings)
+            if period is None or period <= 0:
                 continue
-            window = int(epoch // handler.every_seconds)
+            window = int(epoch // period)
             if self._windows.get(handler.name) == window:
                 continue
-            start = datetime.fromtimestamp(window * handler.every_seconds, UTC)
+            start = datetime.fromtimestamp(window * period, UTC)
             self.jobs.enqueue(handler.name, key=f"{handler.name}:{window}", run_at=start)
             self._windows[handler.name] = window
 

@@ -7,8 +7,6 @@ from engine.jobs import JobContext, job_handler, periodic
 from iot.commands.dispatch import DISPATCH_JOB, send_over_mqtt
 from iot.commands.sweep import sweep
 
-SWEEP_SECONDS = 5.0  # the default `iot_sweep_seconds`: a periodic job's period is fixed
-
 
 @job_handler(DISPATCH_JOB)
 def dispatch_command(ctx: JobContext, *, command_id: int) -> None:
@@ -17,6 +15,6 @@ def dispatch_command(ctx: JobContext, *, command_id: int) -> None:
         send_over_mqtt(ctx.runtime, ctx.runtime.require_catalog(), [command_id])
 
 
-@periodic("iot.commands.sweep", seconds=SWEEP_SECONDS)
+@periodic("iot.commands.sweep", seconds="iot_sweep_seconds")
 def sweep_commands(ctx: JobContext) -> None:
     sweep(ctx.runtime, ctx.runtime.require_catalog())

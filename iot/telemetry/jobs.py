@@ -1,8 +1,6 @@
 """Telemetry's background work: taking silent devices offline, and deleting what retention
-no longer keeps. Listed by the devices plugin (`anju_job_modules`).
-
-Periodic jobs are registered when this module is imported, before any settings are read,
-so the sweep runs every `SWEEP_SECONDS` — the default of `ANJU_IOT_SWEEP_SECONDS`."""
+no longer keeps. Listed by the devices plugin (`anju_job_modules`); the offline sweep runs
+every `ANJU_IOT_SWEEP_SECONDS`."""
 
 from __future__ import annotations
 
@@ -10,16 +8,14 @@ import logging
 
 from engine.database import write_transaction
 from engine.jobs import JobContext, periodic
-from engine.settings import Settings
 from iot.telemetry.presence import mark_offline
 from iot.telemetry.retention import purge_expired
 
-SWEEP_SECONDS = float(Settings.model_fields["iot_sweep_seconds"].default)
 RETENTION_SECONDS = 3600.0
 log = logging.getLogger("anju.iot")
 
 
-@periodic("iot.telemetry.offline", seconds=SWEEP_SECONDS)
+@periodic("iot.telemetry.offline", seconds="iot_sweep_seconds")
 def offline_job(ctx: JobContext) -> None:
     """Mark devices offline whose silence is longer than their type's heartbeat."""
     catalog = ctx.runtime.require_catalog()
