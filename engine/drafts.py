@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.database import write_transaction
 from engine.errors import NotFound
 from engine.expressions.definitions import load_definitions
 from engine.publishing import Contents, draft_contents, invalid_definitions
@@ -37,7 +38,7 @@ def put_definition(
     except DefinitionsInvalid as exc:
         raise invalid_definitions(exc) from None
     submitted = Document(*key, file, source)
-    with runtime.engine.begin() as conn:
+    with write_transaction(runtime.engine) as conn:  # reads the draft, then writes it
         contents = draft_contents(conn, runtime.catalog())
         content = _checked(runtime, contents, key, submitted)
         store.put_draft(conn, key, content, author)
@@ -46,7 +47,7 @@ def put_definition(
 
 def remove_definition(runtime: Runtime, key: Key, author: str) -> None:
     """Mark a definition (for an app: all of its definitions) as removed in the draft."""
-    with runtime.engine.begin() as conn:
+    with write_transaction(runtime.engine) as conn:
         contents = draft_contents(conn, runtime.catalog())
         if key not in contents:
             raise NotFound(f"no definition {'/'.join(key)}")
