@@ -79,11 +79,16 @@ def device_rules(catalog: Catalog) -> list[tuple[str, DeviceRule]]:
     return sorted(rules, key=lambda pair: (-pair[1].priority, pair[0], pair[1].name))
 
 
-def _device(row: Any) -> Device:
+def attributes_of(text: str | None) -> dict[str, Any]:
+    """A device record's `attributes` text as a dict; empty when unset or not a JSON object."""
     try:
-        attributes = json.loads(row.attributes) if row.attributes else {}
+        found = json.loads(text) if text else {}
     except ValueError:
-        attributes = {}
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _device(row: Any) -> Device:
     return Device(
         id=row.id,
         code=row.code,
@@ -92,7 +97,7 @@ def _device(row: Any) -> Device:
         housing_unit_id=row.housing_unit,
         org_id=row.org_id,
         status=row.status,
-        attributes=attributes if isinstance(attributes, dict) else {},
+        attributes=attributes_of(row.attributes),
     )
 
 

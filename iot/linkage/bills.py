@@ -14,7 +14,6 @@ is validated, given its organisation and audited like one a person entered.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +29,7 @@ from engine.records import create_record
 from engine.runtime import Runtime
 from iot.linkage.access import LEASES, LIVE_LEASE_STATUSES
 from iot.linkage.meter_months import MeterMonth, Month, meter_month, read_months
-from iot.registry import device_entity, device_types
+from iot.registry import attributes_of, device_entity, device_types
 from metamodel.devices import DeviceType
 
 BILLS = ("devices", "utility_bill")
@@ -139,7 +138,7 @@ def _meters(conn: sa.Connection, catalog: Catalog) -> Iterator[Meter]:
         if billed is None:
             continue
         name, unit = billed
-        fee = fee_type_of(row.device_type, _attributes(row.attributes))
+        fee = fee_type_of(row.device_type, attributes_of(row.attributes))
         if fee is not None:
             yield Meter(row.id, row.code, row.housing_unit, name, unit, fee)
 
@@ -150,14 +149,6 @@ def _billed_field(device_type: DeviceType) -> tuple[str, str | None] | None:
         if spec.cumulative:
             return name, spec.unit
     return None
-
-
-def _attributes(text: str | None) -> dict[str, Any]:
-    try:
-        found = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 def _billed(conn: sa.Connection, bills: CompiledEntity, period: date) -> set[int]:
