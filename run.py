@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.database import write_transaction
 from engine.errors import AnjuError, BadRequest
 from engine.principal import Principal
 from engine.protection import KeyProblem
@@ -210,7 +211,7 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
     runtime = _runtime(settings)
     catalog = runtime.require_catalog()
-    with runtime.engine.begin() as conn:
+    with write_transaction(runtime.engine) as conn:
         log = migrate_schema(conn, catalog, catalog)
     for step in log.steps:
         print(f"  {step}")
@@ -245,11 +246,11 @@ def _load_demo_data(runtime: Runtime, settings: Settings, args: argparse.Namespa
         assert entity is not None, f"demo data names an unknown entity {app}.{name}"
         if name in kept:
             kept[name].extend(rows)
-        with runtime.engine.begin() as conn:
+        with write_transaction(runtime.engine) as conn:
             totals[entity.path] = totals.get(entity.path, 0) + insert_rows(
                 conn, entity, rows, SYSTEM
             )
-    with runtime.engine.begin() as conn:
+    with write_transaction(runtime.engine) as conn:
         for entity in catalog.entities.values():
             reset_sequence(conn, entity)
         conn.exec_driver_sql("ANALYZE")  # statistics for the planner, or it guesses indexes
@@ -397,7 +398,7 @@ def cmd_create_org(settings: Settings, args: argparse.Namespace) -> int:
         }
         realm = Realm.create(settings, runtime.engine)
         org = create_org(realm, parse_model(OrgCreate, data), _cli_actor())
-        with runtime.engine.begin() as conn:
+        with write_transaction(runtime.engine) as conn:
             assign_all_orgs(conn, runtime.require_catalog(), only_unassigned=True)
     finally:
         runtime.dispose()

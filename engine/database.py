@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from engine.expressions.sqlite_functions import SQLITE_FUNCTIONS
-from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
+
+T = TypeVar("T")
+SQLITE_BUSY = 5  # with its extended codes (SQLITE_BUSY_SNAPSHOT 517) in the low byte
 
 
 def create_database_engine(settings: Settings) -> Engine:
@@ -72,6 +77,29 @@ def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
         conn.execution_options(immediate=True)
         with conn.begin():
             yield conn
+
+
+def read_mostly(engine: Engine, work: Callable[[sa.Connection], T]) -> T:
+    """`work(conn)` in a transaction that reads and may then write a little (the audit entry
+    of a read that unmasks a value, an export's entry). It starts as a plain transaction, so
+    readers run side by side. On SQLite a read transaction cannot take the write lock once
+    another writer holds it or has committed since the read began: SQLite refuses at once
+    with SQLITE_BUSY ("database is locked") instead of waiting. The work is then rolled back
+    and runs once more holding the write lock from the start, so it cannot fail that way
+    again. `work` must have no effects outside the transaction but ones safe to repeat."""
+    try:
+        with engine.begin() as conn:
+            return work(conn)
+    except sa.exc.OperationalError as exc:
+        if not (is_sqlite(engine) and _busy(exc)):
+            raise
+    with write_transaction(engine) as conn:
+        return work(conn)
+
+
+def _busy(exc: sa.exc.OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == SQLITE_BUSY
 
 
 def is_sqlite(bind: Engine | sa.Connection) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.database import write_transaction
 from engine.errors import NotFound, field_error
 from engine.principal import Principal
 from metamodel.fields import FieldDefinition, FileField
@@ -30,7 +31,7 @@ files = sa.Table(
 def store_file(
     engine: sa.Engine, root: Path, name: str, content_type: str, data: bytes, principal: Principal
 ) -> dict[str, Any]:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         return store_file_in(conn, root, name, content_type, data, principal)
 
 

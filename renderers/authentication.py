@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from engine.auth.realm import Realm
 from engine.auth.sessions import COOKIE_NAME, ActiveSession, find_session, touch_session
 from engine.auth.tokens import TokenClaims, principal_for_token, read_token
+from engine.database import write_transaction
 from engine.principal import ANONYMOUS, Principal
 from renderers.api.requests import MAX_BODY
 from renderers.api.responses import error_response
@@ -164,7 +165,7 @@ class Authentication:
         if session is None:
             return None
         if session.stale:
-            with realm.engine.begin() as conn:
+            with write_transaction(realm.engine) as conn:
                 touch_session(conn, session.session_id)
         return Credentials(session.principal, session=session)
 

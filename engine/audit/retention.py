@@ -24,6 +24,7 @@ from engine.audit.trail import (
     lock_head,
 )
 from engine.audit.verify import walk_entries
+from engine.database import write_transaction
 
 MIN_RETENTION_DAYS = 180
 
@@ -60,7 +61,7 @@ def purge_expired(
     past them and record the purge; safe to run at every start and from several workers."""
     check_retention(retention_days)
     cutoff = (now or datetime.now(UTC)).astimezone(UTC) - timedelta(days=retention_days)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         head = lock_head(conn)
         last = _last_expired(conn, head.base_seq, head.seq, cutoff)
         if last <= head.base_seq:

@@ -14,6 +14,7 @@ from engine.auth.realm import Realm
 from engine.auth.roles import RoleGrant, write_grants
 from engine.auth.tables import user_table, utcnow
 from engine.auth.users import insert_user
+from engine.database import write_transaction
 from engine.principal import SYSTEM
 from engine.settings import Settings
 
@@ -35,7 +36,7 @@ def ensure_admin(engine: sa.Engine, settings: Settings) -> str | None:
     password_hash = hash_password(realm.hasher, password)
     now = utcnow()
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             user_id = insert_user(conn, ADMIN, "Administrator", password_hash, None, now)
             write_grants(conn, user_id, [RoleGrant(role=ADMIN)])
             detail = {"values": {"username": ADMIN, "roles": [ADMIN]}}

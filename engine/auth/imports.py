@@ -15,6 +15,7 @@ from engine.auth.policies import check_new_password
 from engine.auth.realm import Realm
 from engine.auth.tables import org_table, user_role_table, user_table, utcnow
 from engine.auth.users import insert_user
+from engine.database import write_transaction
 from engine.errors import ValidationFailed, field_error
 from engine.principal import Principal
 
@@ -33,7 +34,7 @@ def import_identity(
     password_hash = hash_password(realm.hasher, password)
     now = utcnow()
     added_orgs = added_users = 0
-    with realm.engine.begin() as conn:
+    with write_transaction(realm.engine) as conn:
         ids = {row.code: (row.id, row.path) for row in conn.execute(sa.select(org_table))}
         for org in organisations:
             if org["code"] in ids:

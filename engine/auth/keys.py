@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from engine.auth.tables import secret_table, utcnow
+from engine.database import write_transaction
 from engine.settings import Settings
 
 SECRET_NAME = "signing_key"
@@ -55,7 +56,7 @@ def stored_secret(engine: sa.Engine) -> str:
     if found is not None:
         return str(found)
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             conn.execute(
                 secret_table.insert().values(
                     name=SECRET_NAME, value=secrets.token_urlsafe(48), created_at=utcnow()

@@ -24,6 +24,7 @@ from engine.auth.realm import Realm
 from engine.auth.sessions import end_sessions_of
 from engine.auth.tables import as_utc, user_table, utcnow
 from engine.auth.users import recent_hashes, store_password
+from engine.database import write_transaction
 
 FAILED = {"bad_password": "failed", "unknown_user": "failed", "disabled": "failed"}
 
@@ -71,7 +72,7 @@ def change_password(
         realm.policy, realm.hasher, new_password, user.username, recent, path="new_password"
     )
     password_hash = hash_password(realm.hasher, new_password)
-    with realm.engine.begin() as conn:
+    with write_transaction(realm.engine) as conn:
         store_password(conn, user.user_id, password_hash, now, must_change=False)
         end_sessions_of(conn, user.user_id, keep=keep_session, now=now)
         realm.audit(conn, _event(attempt, "auth.password_change", "ok", user.user_id))
@@ -93,7 +94,7 @@ def _check(realm: Realm, attempt: Attempt, now: datetime, allow_expired: bool) -
         and needs_rehash(realm.hasher, user["password_hash"])
     ):
         new_hash = hash_password(realm.hasher, attempt.password)
-    with realm.engine.begin() as conn:
+    with write_transaction(realm.engine) as conn:
         locked_until = _record(realm, conn, attempt, user, outcome, new_hash, now)
     if outcome == "ok" or (outcome == "password_expired" and allow_expired):
         assert user is not None

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.audit import AuditEvent
 from engine.auth.realm import Realm
 from engine.auth.tables import as_utc, org_table, utcnow
+from engine.database import write_transaction
 from engine.errors import Conflict, NotFound, ValidationFailed, field_error
 from engine.principal import Principal
 
@@ -94,7 +95,7 @@ def org_tree(orgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def create_org(realm: Realm, data: OrgCreate, actor: Principal) -> dict[str, Any]:
     try:
-        with realm.engine.begin() as conn:
+        with write_transaction(realm.engine) as conn:
             parent_path = _parent_path(conn, data.parent_id)
             org_id: int = conn.execute(
                 org_table.insert()
@@ -121,7 +122,7 @@ def create_org(realm: Realm, data: OrgCreate, actor: Principal) -> dict[str, Any
 def update_org(realm: Realm, org_id: int, change: OrgChange, actor: Principal) -> dict[str, Any]:
     values = change.model_dump(exclude_unset=True)
     try:
-        with realm.engine.begin() as conn:
+        with write_transaction(realm.engine) as conn:
             before = get_org(conn, org_id)
             if "parent_id" in values and values["parent_id"] != before["parent_id"]:
                 _move(conn, before, values["parent_id"])

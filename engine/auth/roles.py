@@ -14,6 +14,7 @@ from engine.auth.realm import Realm
 from engine.auth.tables import org_table, user_role_table, user_table
 from engine.auth.tokens import revoke_tokens_of
 from engine.catalog import Catalog
+from engine.database import write_transaction
 from engine.errors import NotFound, ValidationFailed, field_error
 from engine.principal import Principal
 from metamodel.models import PLATFORM_ROLES
@@ -100,7 +101,7 @@ def set_roles(
     actor: Principal,
 ) -> list[dict[str, Any]]:
     """Replace the user's roles; tokens issued before no longer pass."""
-    with realm.engine.begin() as conn:
+    with write_transaction(realm.engine) as conn:
         username = conn.execute(
             sa.select(user_table.c.username).where(user_table.c.id == user_id)
         ).scalar()

@@ -29,6 +29,7 @@ from engine.auth.tables import (
     utcnow,
 )
 from engine.auth.tokens import revoke_tokens_of
+from engine.database import write_transaction
 from engine.errors import Conflict, NotFound, ValidationFailed, field_error
 from engine.principal import Principal
 from engine.protection.masks import mask_value
@@ -176,7 +177,7 @@ def create_user(
     password_hash = hash_password(realm.hasher, data.password)
     now = utcnow()
     try:
-        with realm.engine.begin() as conn:
+        with write_transaction(realm.engine) as conn:
             _check_org(conn, data.org_id)
             grants = check_grants(conn, data.roles, known_roles)
             user_id = insert_user(
@@ -247,7 +248,7 @@ def update_user(realm: Realm, user_id: int, change: UserChange, actor: Principal
     """Change display name, organisation or active; deactivating ends tokens and sessions."""
     values = change.model_dump(exclude_unset=True)
     values = {k: v for k, v in values.items() if v is not None or k in NULLABLE}
-    with realm.engine.begin() as conn:
+    with write_transaction(realm.engine) as conn:
         before = get_user(conn, user_id, realm.policy)
         if "org_id" in values:
             _check_org(conn, values["org_id"])
@@ -277,7 +278,7 @@ def reset_password(realm: Realm, user_id: int, password: str, actor: Principal) 
         username = get_user(conn, user_id)["username"]
     check_new_password(realm.policy, realm.hasher, password, username)
     password_hash = hash_password(realm.hasher, password)
-    with realm.engine.begin() as conn:
+    with write_transaction(realm.engine) as conn:
         now = utcnow()
         store_password(conn, user_id, password_hash, now, must_change=True)
         end_sessions_of(conn, user_id, now=now)
@@ -285,7 +286,7 @@ def reset_password(realm: Realm, user_id: int, password: str, actor: Principal) 
 
 
 def unlock_user(realm: Realm, user_id: int, actor: Principal) -> dict[str, Any]:
-    with realm.engine.begin() as conn:
+    with write_transaction(realm.engine) as conn:
         conn.execute(
             user_table.update()
             .where(user_table.c.id == user_id)

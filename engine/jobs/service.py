@@ -5,7 +5,7 @@ job is due (in-process: polling and a wake-up; RQ: a push to Redis). Claiming, r
 backoff, dead letters and leases are the same code in both.
 
     job_id = runtime.jobs.enqueue("send_reminder", {"contract_id": 42}, key="reminder:42")
-    with runtime.engine.begin() as conn:  # the job exists only if this transaction commits
+    with write_transaction(runtime.engine) as conn:  # the job exists only if it commits
         ...
         runtime.jobs.enqueue("notify", {"record_id": 7}, conn=conn)
 """

@@ -2,7 +2,7 @@
 the job queue by the connectors plugins register (`anju_connectors`), with retries, rate
 limits and a send log whose addresses are masked. See docs/notifications.md.
 
-    with runtime.engine.begin() as conn:  # nothing is sent unless this commits
+    with write_transaction(runtime.engine) as conn:  # nothing is sent unless this commits
         queue_notifications(conn, runtime, [Notification("sms", "zhang", "租约到期", body)])
 """
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from engine.auth.tables import secret_table
+from engine.database import write_transaction
 from engine.protection.keys import KeyProblem, KeyRing, MasterKey
 
 NAME = "encryption_key_fingerprint"
@@ -26,7 +27,7 @@ def check_key(engine: sa.Engine, keys: KeyRing) -> None:
     """Record the current key's fingerprint on a new database; afterwards accept only the same
     key, or a rotation whose old keys include the recorded one."""
     current = fingerprint(keys.current)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         query = sa.select(secret_table.c.value).where(secret_table.c.name == NAME)
         stored = conn.execute(query).scalar()
         if stored is None:

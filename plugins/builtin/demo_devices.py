@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from engine.bulk import insert_rows, next_id, reset_sequence
 from engine.catalog import CompiledEntity
+from engine.database import write_transaction
 from engine.principal import SYSTEM
 from engine.records.orgs import assign_orgs
 from engine.runtime import Runtime
@@ -58,7 +59,7 @@ def load_devices(runtime: Runtime, share: float = 0.25, seed: int = 2026) -> dic
     if devices is None or units is None:
         return {}
     added: dict[str, int] = {}
-    with runtime.engine.begin() as conn:
+    with write_transaction(runtime.engine) as conn:
         chosen = _chosen_units(conn, units, devices, share, seed)
         rows = _device_rows(chosen, next_id(conn, devices))
         added[devices.path] = insert_rows(conn, devices, rows, SYSTEM)

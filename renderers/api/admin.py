@@ -35,6 +35,7 @@ from engine.auth.users import (
     unlock_user,
     update_user,
 )
+from engine.database import write_transaction
 from engine.errors import NotFound, ValidationFailed, field_error
 from engine.records.orgs import assign_all_orgs
 from renderers.api.auth import realm_of
@@ -85,7 +86,7 @@ def _place_records(request: Request, only_unassigned: bool) -> None:
     runtime = request.app.state.runtime
     catalog = runtime.catalog()
     if catalog is not None:
-        with runtime.engine.begin() as conn:
+        with write_transaction(runtime.engine) as conn:
             assign_all_orgs(conn, catalog, only_unassigned)
 
 

@@ -15,6 +15,7 @@ from engine.auth.realm import Realm
 from engine.auth.sessions import COOKIE_NAME, end_session
 from engine.auth.tokens import AccessToken, issue_token, revoke_token
 from engine.auth.users import get_user
+from engine.database import write_transaction
 from engine.errors import BadRequest, Unauthorized, field_error
 from engine.principal import Principal
 from renderers.api.bodies import read_model
@@ -84,7 +85,7 @@ async def logout(request: Request) -> Response:
     claims, session = token_of(request), session_of(request)
 
     def run() -> None:
-        with realm.engine.begin() as conn:
+        with write_transaction(realm.engine) as conn:
             if claims is not None:
                 revoke_token(conn, claims)
             if session is not None:

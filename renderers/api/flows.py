@@ -129,7 +129,7 @@ async def read_message(request: Request) -> Response:
     now = FlowServices.of_catalog(runtime.require_catalog()).now()
 
     def run() -> bool:
-        with runtime.engine.begin() as conn:
+        with write_transaction(runtime.engine) as conn:
             return mark_read(conn, principal.username, message_id, now)
 
     if not await run_in_threadpool(run):

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine import drafts, forms
+from engine.database import write_transaction
 from engine.errors import BadRequest, NotFound, ValidationFailed, field_error
 from engine.publishing import PublishResult, draft_contents, plan, version_contents
 from engine.runtime import Runtime
@@ -144,7 +145,7 @@ async def discard_draft(request: Request) -> Response:
     require_roles(request, *WRITERS)
 
     def run() -> None:
-        with _runtime(request).engine.begin() as conn:
+        with write_transaction(_runtime(request).engine) as conn:
             store.discard_draft(conn)
 
     await run_in_threadpool(run)

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine import records
+from engine.database import read_mostly
 from engine.permissions import access_for
 from engine.runtime import Runtime
 from renderers.api.requests import (
@@ -37,8 +38,10 @@ async def list_records(request: Request) -> Response:
     )
 
     def run() -> records.Page:
-        with runtime.engine.begin() as conn:  # a read that unmasks writes its audit entry
-            return records.list_records(conn, entity, query, principal, settings.count_limit)
+        return read_mostly(
+            runtime.engine,
+            lambda conn: records.list_records(conn, entity, query, principal, settings.count_limit),
+        )
 
     page = await run_in_threadpool(run)
     return JSON({"items": page.items, "next_cursor": page.next_cursor, "count": page.count})
@@ -66,8 +69,10 @@ async def get_record(request: Request) -> Response:
     record_id = record_id_of(request)
 
     def run() -> dict:
-        with runtime.engine.begin() as conn:
-            return records.get_record(conn, entity, record_id, principal_of(request))
+        return read_mostly(
+            runtime.engine,
+            lambda conn: records.get_record(conn, entity, record_id, principal_of(request)),
+        )
 
     record = await run_in_threadpool(run)
     return JSON(record, headers={"ETag": _etag(record)})

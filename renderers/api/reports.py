@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from engine.audit import AuditEvent, append
 from engine.catalog import Catalog
+from engine.database import read_mostly
 from engine.errors import (
     BadRequest,
     Forbidden,
@@ -112,19 +114,21 @@ async def get_report(request: Request) -> Response:
     if kind != "json" and not access_for(report.source, principal).allows("export"):
         raise Forbidden(f"exporting needs the export right on {report.source.path}")
 
+    def work(conn: sa.Connection) -> tuple[ReportResult, bytes | None, bool]:
+        result = run_report(conn, catalog, report, principal, params, language)
+        if kind == "json":
+            return result, None, False
+        exporter = EXPORTERS[kind]
+        table = export_table(result, principal, language, catalog.options.timezone)
+        body = exporter.write(table)
+        written = exporter.rows_written(table)
+        detail = {"format": kind, "params": result.params, "rows": written}
+        event = AuditEvent.by(principal, "report.export", report.path, None, detail)
+        append(conn, event, catalog.options.audit_hash)
+        return result, body, exporter.truncates(table)
+
     def run() -> tuple[ReportResult, bytes | None, bool]:
-        with runtime.engine.begin() as conn:
-            result = run_report(conn, catalog, report, principal, params, language)
-            if kind == "json":
-                return result, None, False
-            exporter = EXPORTERS[kind]
-            table = export_table(result, principal, language, catalog.options.timezone)
-            body = exporter.write(table)
-            written = exporter.rows_written(table)
-            detail = {"format": kind, "params": result.params, "rows": written}
-            event = AuditEvent.by(principal, "report.export", report.path, None, detail)
-            append(conn, event, catalog.options.audit_hash)
-            return result, body, exporter.truncates(table)
+        return read_mostly(runtime.engine, work)
 
     result, body, truncated = await run_in_threadpool(run)
     if body is None:
@@ -195,8 +199,9 @@ async def report_records(request: Request) -> Response:
     limit = _limit(raw.get("limit"), runtime.settings.page_size, runtime.settings.max_page_size)
 
     def run() -> dict[str, Any]:
-        with runtime.engine.begin() as conn:  # a read that unmasks writes its audit entry
-            return drill_down(
+        return read_mostly(
+            runtime.engine,
+            lambda conn: drill_down(
                 conn,
                 catalog,
                 report,
@@ -206,7 +211,8 @@ async def report_records(request: Request) -> Response:
                 raw.get("cursor") or None,
                 limit,
                 measure=raw.get("m") or None,
-            )
+            ),
+        )
 
     return JSON(await run_in_threadpool(run))
 
@@ -234,9 +240,11 @@ async def get_dashboard(request: Request) -> Response:
     language = language_of(request)
 
     def run() -> list[dict[str, Any]]:
-        with runtime.engine.begin() as conn:
-            found = run_dashboard(conn, catalog, dashboard, principal, language)
-            return [w.as_json() for w in found]
+        found = read_mostly(
+            runtime.engine,
+            lambda conn: run_dashboard(conn, catalog, dashboard, principal, language),
+        )
+        return [w.as_json() for w in found]
 
     widgets = await run_in_threadpool(run)
     if not widgets:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from engine.catalog import Catalog
+from engine.database import read_mostly
 from engine.errors import Forbidden, NotFound
 from engine.principal import Principal
 from engine.reports import dashboard_of, may_open, run_dashboard
@@ -133,8 +134,9 @@ async def dashboard_screen(request: Request) -> Response:
     chrome = chrome_of(request, title, catalog, TEXTS)
 
     def run() -> DashboardPage:
-        with runtime.engine.begin() as conn:  # the result cache may be written
-            return dashboard_page(conn, catalog, app, name, principal, chrome)
+        return read_mostly(
+            runtime.engine, lambda conn: dashboard_page(conn, catalog, app, name, principal, chrome)
+        )
 
     return render(request, "dashboard.html", await run_in_threadpool(run))
 

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from engine import records
 from engine.catalog import Catalog, CompiledEntity, Referrer
+from engine.database import read_mostly
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.files import file_info
 from engine.flows.transitions import take_transition
@@ -405,10 +406,12 @@ async def _page(
     principal = principal_of(request)
 
     def run() -> DetailPage:
-        with runtime.engine.begin() as conn:  # reading unmasked values writes an audit entry
-            return detail_page(
+        return read_mostly(
+            runtime.engine,
+            lambda conn: detail_page(
                 conn, runtime, entity, record_id, principal, chrome, next_url, attempt, notice
-            )
+            ),
+        )
 
     page = await run_in_threadpool(run)
     if error is not None:
@@ -439,8 +442,10 @@ async def show_related(request: Request) -> Response:
     language = chrome_of(request, with_menus=False).language
 
     def run() -> RelatedList:
-        with runtime.engine.begin() as conn:
-            return related_list(conn, runtime, referrer, record_id, principal, language)
+        return read_mostly(
+            runtime.engine,
+            lambda conn: related_list(conn, runtime, referrer, record_id, principal, language),
+        )
 
     return render(request, "_detail_related.html", await run_in_threadpool(run))
 
@@ -453,8 +458,10 @@ async def delete(request: Request) -> Response:
     texts = chrome_of(request, with_menus=False, own_texts=TEXTS).texts
 
     def run() -> str:
-        with runtime.engine.begin() as conn:
-            title = title_of(entity, records.get_record(conn, entity, record_id, principal))
+        record = read_mostly(
+            runtime.engine, lambda conn: records.get_record(conn, entity, record_id, principal)
+        )
+        title = title_of(entity, record)
         records.delete_record(runtime.engine, entity, record_id, principal)
         return title
 

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from engine import records
+from engine.database import read_mostly
 from engine.errors import Conflict, Forbidden, PreconditionFailed, ValidationFailed
 from engine.permissions import access_for
 from engine.runtime import Runtime
@@ -167,8 +168,10 @@ def _write(runtime: Runtime, screen: Screen, submission: Submission, record: Rec
 
 
 def _read(runtime: Runtime, screen: Screen, record_id: int) -> Record:
-    with runtime.engine.begin() as conn:  # a read that unmasks writes its audit entry
-        return records.get_record(conn, screen.entity, record_id, screen.principal)
+    return read_mostly(
+        runtime.engine,
+        lambda conn: records.get_record(conn, screen.entity, record_id, screen.principal),
+    )
 
 
 def _state(conn: sa.Connection, screen: Screen, values: dict[str, Any]) -> FormState:
@@ -185,10 +188,13 @@ def _view(
     record: Record | None,
 ) -> FormView:
     """The form showing `texts`: conditions evaluated, reference selects filled."""
-    with runtime.engine.begin() as conn:
+
+    def work(conn: sa.Connection) -> tuple[FormState, Any]:
         state = _state(conn, screen, {**(record or {}), **texts})
         names = screen.layout.field_names
-        choices = reference_choices(conn, screen.entity, names, texts, screen.principal)
+        return state, reference_choices(conn, screen.entity, names, texts, screen.principal)
+
+    state, choices = read_mostly(runtime.engine, work)
     return _bare_view(screen, texts, state, record, errors, choices)
 
 

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from engine import records
 from engine.audit import AuditEvent, append
 from engine.catalog import CompiledEntity
+from engine.database import read_mostly
 from engine.errors import BadRequest, field_error
 from engine.principal import Principal
 from engine.records.reading import require_action
@@ -61,8 +62,12 @@ async def list_screen(request: Request) -> Response:
     limits = (settings.page_size, settings.max_page_size, settings.count_limit)
 
     def run() -> ListPage:
-        with runtime.engine.begin() as conn:  # a read that unmasks writes its audit entry
-            return load_list_page(conn, entity, principal, params, chrome, limits, notice or "")
+        return read_mostly(
+            runtime.engine,
+            lambda conn: load_list_page(
+                conn, entity, principal, params, chrome, limits, notice or ""
+            ),
+        )
 
     page = await run_in_threadpool(run)
     status = 422 if page.errors else 200
@@ -118,8 +123,9 @@ async def _export(
     language = language_of_page(request)
 
     def run() -> tuple[str, bool]:
-        with runtime.engine.begin() as conn:
-            return export_csv(conn, entity, principal, params, language)
+        return read_mostly(
+            runtime.engine, lambda conn: export_csv(conn, entity, principal, params, language)
+        )
 
     text, truncated = await run_in_threadpool(run)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

@@ -23,6 +23,7 @@ from engine.auth.login import Attempt, Authenticated, authenticate, change_passw
 from engine.auth.realm import Realm
 from engine.auth.sessions import COOKIE_NAME, NewSession, end_session, open_session
 from engine.auth.tokens import revoke_token
+from engine.database import write_transaction
 from engine.errors import ValidationFailed
 from renderers.api.requests import principal_of
 from renderers.authentication import password_work, session_of, token_of
@@ -142,7 +143,7 @@ async def _login(request: Request, form: FormData) -> Response:
             user: Authenticated = authenticate(realm, attempt)
         else:
             user = change_password(realm, attempt, new_password)
-        with realm.engine.begin() as conn:
+        with write_transaction(realm.engine) as conn:
             return open_session(
                 conn, keys, realm.settings, user.user_id, attempt.address, attempt.user_agent
             )
@@ -180,7 +181,7 @@ async def logout(request: Request) -> Response:
     session, claims = session_of(request), token_of(request)
 
     def run() -> None:
-        with realm.engine.begin() as conn:
+        with write_transaction(realm.engine) as conn:
             if session is not None:
                 end_session(conn, session.session_id)
             if claims is not None:

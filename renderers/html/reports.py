@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from engine.catalog import Catalog, CompiledEntity
+from engine.database import read_mostly
 from engine.errors import Forbidden, NotFound, ValidationFailed
 from engine.permissions import access_for
 from engine.principal import Principal
@@ -212,8 +213,10 @@ async def report_screen(request: Request) -> Response:
     chrome = chrome_of(request, title, catalog, TEXTS)
 
     def run() -> tuple[ReportPage, int]:
-        with runtime.engine.begin() as conn:  # the result cache may be written
-            return report_page(conn, catalog, app, name, principal, raw, chrome)
+        return read_mostly(
+            runtime.engine,
+            lambda conn: report_page(conn, catalog, app, name, principal, raw, chrome),
+        )
 
     page, status = await run_in_threadpool(run)
     return render(request, "report.html", page, status)
@@ -234,8 +237,7 @@ async def pick_param(request: Request) -> Response:
     q = request.query_params.get("q", "")
 
     def run() -> list[tuple[int, str]]:
-        with runtime.engine.begin() as conn:
-            return first_records(conn, target, principal, q)
+        return read_mostly(runtime.engine, lambda conn: first_records(conn, target, principal, q))
 
     found = await run_in_threadpool(run)
     word = TEXTS[language_of_page(request)]["choose"]

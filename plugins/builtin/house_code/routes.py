@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import segno
+import sqlalchemy as sa
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +31,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from engine import records
+from engine.database import read_mostly
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.expressions.builtins import local_date
 from engine.principal import Principal
@@ -115,14 +117,17 @@ def readable_unit(runtime: Runtime, unit_id: int, principal: Principal, base: st
     if entity is None:
         raise NotFound("no housing units are defined")
     today = local_date(runtime.settings.timezone, runtime.clock.now())
-    with runtime.engine.begin() as conn:  # a read that unmasks writes its audit entry
+
+    def work(conn: sa.Connection) -> tuple[dict[str, Any], str, HouseStatus | None]:
         record = records.get_record(conn, entity, unit_id, principal)
         code = record.get("code")
         if not isinstance(code, str):
             raise Forbidden("your roles may not read this unit's code")
         if HouseCode.parse(code) is None:
             raise Conflict(f"{code!r} is not a one-house-one-code; correct it to print its QR")
-        status = read_status(conn, catalog, code, today)
+        return record, code, read_status(conn, catalog, code, today)
+
+    record, code, status = read_mostly(runtime.engine, work)  # an unmasking read is audited
     token = public_token(instance_key(runtime.settings, runtime.engine), code)
     address = record.get("address")
     return UnitLabel(

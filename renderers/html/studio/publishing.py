@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from engine.database import write_transaction
 from engine.errors import AnjuError, NotFound
 from engine.publishing import DataLossRefused, PublishResult, draft_contents, version_contents
 from engine.runtime import Runtime
@@ -69,7 +70,7 @@ async def discard_draft(request: Request) -> Response:
     may_change(request)
 
     def run() -> None:
-        with runtime_of(request).engine.begin() as conn:
+        with write_transaction(runtime_of(request).engine) as conn:
             store.discard_draft(conn)
 
     await run_in_threadpool(run)
