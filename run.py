@@ -231,7 +231,7 @@ def _load_demo_data(runtime: Runtime, settings: Settings, args: argparse.Namespa
     from engine.auth.realm import Realm
     from engine.bulk import insert_rows, next_id, reset_sequence
     from engine.principal import SYSTEM
-    from plugins.builtin import demo_identity
+    from plugins.builtin import demo_identity, demo_suppliers
     from plugins.builtin.demo_devices import load_devices
     from plugins.builtin.demo_housing import generate
 
@@ -240,7 +240,7 @@ def _load_demo_data(runtime: Runtime, settings: Settings, args: argparse.Namespa
     with runtime.engine.connect() as conn:
         start_ids = {key: next_id(conn, entity) for key, entity in catalog.entities.items()}
     totals: dict[str, int] = {}
-    kept: dict[str, list[dict]] = {"region": [], "enterprise": []}  # for the organisations
+    kept: dict[str, list[dict]] = {"region": [], "enterprise": [], "supplier": []}  # organisations
     for app, name, rows in generate(args.units, start_ids, args.seed):
         entity = catalog.entity(app, name)
         assert entity is not None, f"demo data names an unknown entity {app}.{name}"
@@ -257,6 +257,10 @@ def _load_demo_data(runtime: Runtime, settings: Settings, args: argparse.Namespa
     password = settings.demo_password or _generated_password()
     realm = Realm.create(settings, runtime.engine)
     orgs, users = demo_identity.load(realm, catalog, kept["region"], kept["enterprise"], password)
+    supplier_orgs, supplier_users = demo_suppliers.load_identity(
+        realm, catalog, kept["region"], kept["supplier"], password
+    )
+    orgs, users = orgs + supplier_orgs, users + supplier_users
     if args.device_share > 0:
         totals.update(load_devices(runtime, share=args.device_share, seed=args.seed))
     for path, count in totals.items():

@@ -22,7 +22,9 @@ def insert_rows(
 ) -> int:
     """Insert rows already known to be valid (generated or checked elsewhere); sensitive
     values are sealed, and `org_id` is left for `assign_orgs`. With a flow, a row's `state`
-    (default: the initial one) is kept; such records enter no state (no tasks, no timers).
+    (default: the initial one) is kept, with no timeline, tasks or timers yet:
+    `engine.flows.entering.enter_current_states` opens those once the organisations and
+    users the tasks go to exist.
 
     A load is not a write of single records: the change listeners hear that rows of the
     entity changed (the data watermark moves) but get no ids, so on-change alert rules leave

@@ -1,6 +1,6 @@
 """Semantic checks of alert rules: the target entity exists, recipients name declared roles
-and username fields, `as_of` is a time field, escalation goes up, message templates parse
-as sandboxed Jinja2.
+and username fields, `as_of` is a time field, escalation goes up, the message parses as
+sandboxed Jinja2 or names a message template of the app.
 
 The condition and recipient expressions and the cron schedule are checked by the engine's
 pass (`engine/expressions/alert_expressions.py`), which reports them with file and path.
@@ -72,6 +72,10 @@ def rule_problems(definitions: Definitions, app: str, rule: AlertRule, roles: se
         spec = entity.fields.get(rule.as_of)
         if not (isinstance(spec, DateField | DateTimeField) or rule.as_of in TIME_COLUMNS):
             found.append((("as_of",), f"{rule.as_of!r} is not a date or datetime field"))
+    template = rule.message.template
+    if template is not None and template not in definitions.apps[app].messages:
+        message = f"no message template {template!r} in {app}/messages/"
+        found.append((("message", "template"), message))
     for part in ("title", "body"):
         for language, source in getattr(rule.message, part).items():
             problem = template_problem(source)

@@ -14,10 +14,10 @@ from pydantic import Field, model_validator
 from metamodel.fields import Expression, Name, Strict
 from metamodel.flows import Recipients
 from metamodel.labels import Labels
+from metamodel.messages import Channel, MessageTemplate
 from metamodel.reports import EntityName
 
 Severity = Literal["yellow", "orange", "red"]
-Channel = Literal["in_app", "sms", "email", "webhook"]
 Family = Literal[
     "project",
     "unit",
@@ -60,6 +60,22 @@ class Message(Strict):
     body: Labels = {}
 
 
+class AlertMessage(Message):
+    """An alert rule's message: a `title` and `body` of its own, or `template`, the name of
+    a `messages/<name>.yaml` of the rule's app."""
+
+    title: Labels = {}
+    template: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_text(self) -> AlertMessage:
+        if (self.template is None) == (not self.title):
+            raise ValueError("give title (and body), or template")
+        if self.template is not None and self.body:
+            raise ValueError("a template says the body; give body only with title")
+        return self
+
+
 class Escalation(Strict):
     """An alert still open or only acknowledged `after_days` after it opened goes up to
     `severity` and is sent again, also to `recipients`."""
@@ -80,7 +96,7 @@ class AlertRule(Strict):
     """When it holds for a record, the record is alerted; SQL-expressible."""
     severity: Severity = "yellow"
     schedule: Schedule = Schedule(every="1h")
-    message: Message
+    message: AlertMessage
     recipients: Annotated[list[Recipients], Field(min_length=1)]
     channels: Annotated[list[Channel], Field(min_length=1)] = ["in_app"]
     auto_resolve: bool = True
@@ -90,3 +106,8 @@ class AlertRule(Strict):
     """A date or datetime field that says since when a record matches, for backtests on a
     past date; without it a backtest can only use the record's current values."""
     enabled: bool = True
+
+    def with_template(self, template: MessageTemplate) -> AlertRule:
+        """The rule as scans send it: its message template's title and body written in."""
+        message = AlertMessage(title=template.title, body=template.body)
+        return self.model_copy(update={"message": message})

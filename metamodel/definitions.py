@@ -1,5 +1,6 @@
-"""A checked set of definitions: every app with its entities, forms, roles, calendars, flows
-document templates, reports, dashboards, alert rules, device types and device rules."""
+"""A checked set of definitions: every app with its entities, forms, roles, calendars, flows,
+document and message templates, reports, dashboards, alert rules, device types and device
+rules."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from metamodel.alerts import AlertRule
 from metamodel.devices import DeviceRule, DeviceType
 from metamodel.fields import ReferenceField
 from metamodel.flows import Flow
+from metamodel.messages import MessageTemplate
 from metamodel.models import App, Calendar, Entity, Form, Roles
 from metamodel.reports import Dashboard, Report
 from metamodel.templates import Template
@@ -28,6 +30,7 @@ class AppDefinitions:
     calendars: dict[str, Calendar] = field(default_factory=dict)
     flows: dict[str, Flow] = field(default_factory=dict)
     templates: dict[str, Template] = field(default_factory=dict)
+    messages: dict[str, MessageTemplate] = field(default_factory=dict)
     reports: dict[str, Report] = field(default_factory=dict)
     dashboards: dict[str, Dashboard] = field(default_factory=dict)
     alerts: dict[str, AlertRule] = field(default_factory=dict)

@@ -1,5 +1,5 @@
-"""Semantic checks of flows and document templates: every state, transition, field, role and
-template a flow names exists and fits where it is used."""
+"""Semantic checks of flows, document templates and message templates: every state,
+transition, field, role and template a flow names exists and fits where it is used."""
 
 from __future__ import annotations
 
@@ -11,16 +11,19 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from metamodel.definitions import Definitions, Key
 from metamodel.errors import DefinitionError
-from metamodel.fields import FileField, JsonField, StringField, TextField
+from metamodel.fields import FileField, JsonField, ReferenceField, StringField, TextField
 from metamodel.flows import (
     Action,
     CheckAction,
     CreateAction,
     DocumentAction,
     Flow,
+    NotifyAction,
     Recipients,
     SetAction,
+    UpdateAction,
 )
+from metamodel.messages import message_problems
 from metamodel.models import PLATFORM_ROLES, Entity
 from metamodel.templates import Template
 
@@ -48,7 +51,27 @@ def check_flows(definitions: Definitions, report: Report) -> list[DefinitionErro
         for template in bundle.templates.values():
             key = (app_name, "template", template.name)
             errors.extend(report(key, path, message) for path, message in _template(template))
+        for message_template in bundle.messages.values():
+            key = (app_name, "message", message_template.name)
+            found = message_problems(message_template)
+            errors.extend(report(key, path, message) for path, message in found)
     return errors
+
+
+def reference_target(
+    definitions: Definitions, app: str, entity: Entity, path: str
+) -> tuple[str, Entity] | str:
+    """The entity at the end of a chain of references from `entity`
+    (`lease_contract.housing_unit`), as (app, entity); or, as text, why there is none."""
+    for name in path.split("."):
+        spec = entity.fields.get(name)
+        if not isinstance(spec, ReferenceField):
+            return f"{name!r} is not a reference field of {entity.name!r}"
+        resolved = definitions.resolve(app, spec.entity)
+        if resolved is None:
+            return f"{name!r} points at the unknown entity {spec.entity!r}"
+        app, entity = resolved
+    return app, entity
 
 
 def _template(template: Template) -> Problems:
@@ -201,6 +224,15 @@ class _FlowChecker:
                     continue
                 for name in action.values:
                     self.writable_field(where + ("values", name), name, resolved[1])
+            elif isinstance(action, UpdateAction):
+                target = reference_target(
+                    self.definitions, self.entity_app, self.entity, action.update
+                )
+                if isinstance(target, str):
+                    self.problem(where + ("update",), target)
+                    continue
+                for name in action.values:
+                    self.writable_field(where + ("values", name), name, target[1])
             elif isinstance(action, DocumentAction):
                 if action.document not in self.definitions.apps[self.app].templates:
                     message = f"no template {action.document!r} in {self.app}/templates/"
@@ -208,5 +240,20 @@ class _FlowChecker:
                 if not isinstance(self.entity.fields.get(action.store), FileField):
                     message = f"{action.store!r} is not a file field of {self.entity.name!r}"
                     self.problem(where + ("store",), message)
-            elif hasattr(action, "notify"):
-                self.recipients(where + ("notify",), action.notify)
+            elif isinstance(action, NotifyAction):
+                self.notify(where, action)
+
+    def notify(self, path: tuple[Any, ...], action: NotifyAction) -> None:
+        """Recipients who exist, a title or a message template of the flow's app (one of the
+        two), channels once each."""
+        self.recipients(path + ("notify",), action.notify)
+        if (action.template is None) == (not action.title):
+            self.problem(path, "give title (and message), or template")
+        elif action.template is not None and action.message:
+            self.problem(path + ("message",), "the template says the message; drop it here")
+        messages = self.definitions.apps[self.app].messages
+        if action.template is not None and action.template not in messages:
+            message = f"no message template {action.template!r} in {self.app}/messages/"
+            self.problem(path + ("template",), message)
+        if len(set(action.channels)) != len(action.channels):
+            self.problem(path + ("channels",), "a channel is listed twice")

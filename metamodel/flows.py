@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from metamodel.fields import Expression, Name, Strict
 from metamodel.labels import Labels
+from metamodel.messages import Channel
 from metamodel.models import Rule
 
 Category = Literal["draft", "active", "done", "rejected"]
@@ -59,18 +60,35 @@ class CheckAction(Strict):
 
 
 class CreateAction(Strict):
-    """Create a related record: `{create: lease_contract, values: {household: household}}`."""
+    """Create a related record: `{create: lease_contract, values: {household: household}}`;
+    with `when`, only for records where the condition holds."""
 
     create: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*\.)?[a-z][a-z0-9_]*$")]
     values: dict[Name, Expression] = {}
+    when: Expression | None = None
+
+
+class UpdateAction(Strict):
+    """Change the record a reference (or a chain of them) points at:
+    `{update: lease_contract.housing_unit, values: {status: '"vacant"'}}`. The values are
+    expressions over the moving record; `when` limits the action to records where it holds.
+    A reference that is empty when the action runs refuses the move (409)."""
+
+    update: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")]
+    values: Annotated[dict[Name, Expression], Field(min_length=1)]
+    when: Expression | None = None
 
 
 class NotifyAction(Strict):
-    """An in-app message to recipients; `message` is a template with `{{ record.field }}`."""
+    """Tell recipients on each of `channels`: a `title` and `message` of its own (sandboxed
+    Jinja2 with `{{ record.field }}`), or a `template` of the app's `messages/`."""
 
     notify: Recipients
-    title: Annotated[Labels, Field(min_length=1)]
+    title: Labels = {}
     message: Labels = {}
+    template: Name | None = None
+    channels: Annotated[list[Channel], Field(min_length=1)] = ["in_app"]
+    """`in_app`, `sms`, `email`, `webhook`; title or template, not both (checked at load)."""
 
 
 class DocumentAction(Strict):
@@ -100,7 +118,14 @@ class CallAction(Strict):
 
 
 Action = (
-    SetAction | CheckAction | CreateAction | NotifyAction | DocumentAction | JobAction | CallAction
+    SetAction
+    | CheckAction
+    | CreateAction
+    | UpdateAction
+    | NotifyAction
+    | DocumentAction
+    | JobAction
+    | CallAction
 )
 
 

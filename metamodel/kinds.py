@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from metamodel.alerts import AlertRule
 from metamodel.devices import DeviceRule, DeviceType
 from metamodel.flows import Flow
+from metamodel.messages import MessageTemplate
 from metamodel.models import App, Calendar, Entity, Form, Roles
 from metamodel.reports import Dashboard, Report
 from metamodel.templates import Template
@@ -19,6 +20,7 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "calendar": Calendar,
     "flow": Flow,
     "template": Template,
+    "message": MessageTemplate,
     "report": Report,
     "dashboard": Dashboard,
     "alert": AlertRule,
@@ -31,6 +33,7 @@ KIND_FOLDERS = {
     "calendar": "calendars",
     "flow": "flows",
     "template": "templates",
+    "message": "messages",
     "report": "reports",
     "dashboard": "dashboards",
     "alert": "alerts",

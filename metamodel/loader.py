@@ -27,6 +27,7 @@ from metamodel.errors import DefinitionError, DefinitionsInvalid, join_path
 from metamodel.fields import FIELD_TYPES, NAME_PATTERN, PLUGIN, PluginField, PluginFieldType
 from metamodel.flows import Flow
 from metamodel.kinds import KIND_FOLDERS, KIND_MODELS
+from metamodel.messages import MessageTemplate
 from metamodel.models import App, Calendar, Entity, Form, Roles
 from metamodel.sources import SourceText, parse_text
 from metamodel.templates import Template
@@ -342,10 +343,30 @@ def _narrow(
             return [(path + ("type",), unknown_type_message(type_name, plugin_types))]
         chosen = [e for e in error.context if e.schema_path[0] == selected]
         return [leaf for e in chosen for leaf in _narrow(e, root, plugin_types)]
+    keyed = _branch_by_keys(error, root)
+    if keyed is not None:
+        chosen = [e for e in error.context if e.schema_path[0] == keyed]
+        return [leaf for e in chosen for leaf in _narrow(e, root, plugin_types)]
     best = jsonschema.exceptions.best_match(error.context)
     if best is None:
         return [(path, _schema_message(error))]
     return _narrow(best, root, plugin_types)
+
+
+def _branch_by_keys(error: jsonschema.ValidationError, root: dict[str, Any]) -> int | None:
+    """The one branch of a union of objects whose required keys the mapping all has (a flow
+    action by its `notify`, `set`, … key), whose errors are then the ones to report."""
+    if not isinstance(error.instance, dict):
+        return None
+    matching = []
+    for n, branch in enumerate(error.validator_value):
+        ref = branch.get("$ref")
+        if ref:
+            branch = root.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {})
+        required = branch.get("required")
+        if required and all(key in error.instance for key in required):
+            matching.append(n)
+    return matching[0] if len(matching) == 1 else None
 
 
 def _branch_type(branch: dict[str, Any], root: dict[str, Any]) -> Any:
@@ -390,6 +411,8 @@ def _assemble(
             bundle.flows[name] = model
         elif isinstance(model, Template):
             bundle.templates[name] = model
+        elif isinstance(model, MessageTemplate):
+            bundle.messages[name] = model
         elif isinstance(model, reports.Report):
             bundle.reports[name] = model
         elif isinstance(model, reports.Dashboard):

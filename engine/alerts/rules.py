@@ -157,6 +157,8 @@ def compile_rule(catalog: Catalog, app: str, rule: AlertRule) -> CompiledRule:
     """Compile `rule` against the catalog's entities; a rule that does not fit (a draft)
     is a 422 naming each problem's path."""
     definitions = catalog.definitions
+    if rule.message.template is not None:  # checked at load: the app has the template
+        rule = rule.with_template(definitions.apps[app].messages[rule.message.template])
     resolved = definitions.resolve(app, rule.entity)
     entity = catalog.entity(*_key(resolved)) if resolved else None
     if entity is None:

@@ -9,6 +9,7 @@ from engine.expressions import Expression
 from engine.expressions.errors import ExpressionError
 from engine.expressions.scope import FLOW, ExpressionContext
 from engine.expressions.types import BOOLEAN, INTEGER, STRING, Type, assignment_problem, described
+from metamodel.flow_checks import reference_target
 from metamodel.flows import (
     Action,
     CallAction,
@@ -20,6 +21,7 @@ from metamodel.flows import (
     NotifyAction,
     Recipients,
     SetAction,
+    UpdateAction,
 )
 from metamodel.models import Entity
 
@@ -144,10 +146,14 @@ class _FlowCompiler:
                 for name, source in action.set.items():
                     self.value(where + ("set", name), source, self.entity, name)
             elif isinstance(action, CreateAction):
+                if action.when is not None:
+                    self.condition(where + ("when",), action.when)
                 resolved = self.compiler.definitions.resolve(self.app, action.create)
                 if resolved is not None:
                     for name, source in action.values.items():
                         self.value(where + ("values", name), source, resolved[1], name)
+            elif isinstance(action, UpdateAction):
+                self.update(where, action)
             elif isinstance(action, NotifyAction):
                 self.recipients(where + ("notify",), action.notify)
             elif isinstance(action, DocumentAction) and action.filename is not None:
@@ -160,6 +166,18 @@ class _FlowCompiler:
             elif isinstance(action, CallAction):
                 for name, source in action.with_.items():
                     self.compile(where + ("with", name), source)
+
+    def update(self, path: Path, action: UpdateAction) -> None:
+        """The reference path as an expression giving the target's id, the guard, and each
+        value against the target's field."""
+        if action.when is not None:
+            self.condition(path + ("when",), action.when)
+        target = reference_target(self.compiler.definitions, self.app, self.entity, action.update)
+        if isinstance(target, str):
+            return  # reported by the metamodel's checks
+        self.compile(path + ("update",), action.update)
+        for name, source in action.values.items():
+            self.value(path + ("values", name), source, target[1], name)
 
     def value(self, path: Path, source: str, target: Entity, name: str) -> None:
         spec = target.fields.get(name)

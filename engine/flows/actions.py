@@ -14,8 +14,10 @@ from engine.flows.actions_api import ActionContext
 from engine.flows.approvals import recipients_of, record_org_path, role_holders
 from engine.flows.checks import CheckInput
 from engine.flows.documents import document_context, document_file, render_text
-from engine.flows.messages import send_messages
+from engine.flows.messages import latest_entry, notification_key, send_messages
 from engine.flows.moves import Move
+from engine.flows.updates import update_related
+from engine.notifications import Notification, queue_notifications
 from engine.permissions import RecordAccess
 from engine.records.sealing import unseal
 from engine.validation import field_annotation, validate_input
@@ -29,6 +31,7 @@ from metamodel.flows import (
     NotifyAction,
     Recipients,
     SetAction,
+    UpdateAction,
 )
 from metamodel.labels import pick
 
@@ -45,6 +48,8 @@ def run_actions(move: Move, path: Path, actions: list[Action]) -> None:
                 _check(move, action)
             case CreateAction():
                 _create(move, where, action)
+            case UpdateAction():
+                update_related(move, where, action)
             case NotifyAction():
                 notify(move, where, action)
             case DocumentAction():
@@ -131,6 +136,9 @@ def _create(move: Move, path: Path, action: CreateAction) -> None:
     assert resolved is not None, "created entities are checked with the flow"
     target = catalog.entities[(resolved[0], resolved[1].name)]
     env = move.environment()
+    guard = move.flow.expression(*path, "when")
+    if guard is not None and not guard.test(move.record, env):
+        return
     body = {}
     for name in action.values:
         expression = move.flow.expression(*path, "values", name)
@@ -148,12 +156,52 @@ def _plain(value: Any) -> Any:
 
 
 def notify(move: Move, path: Path, action: NotifyAction) -> None:
+    """Tell the recipients on each channel, in the mover's language: in-app messages at once;
+    SMS, e-mail and webhooks queued in the move's transaction, so nothing is sent for a move
+    that is refused, each keyed by the record's timeline entry, the action, the channel and
+    the recipient, so each is queued once."""
     recipients = resolve_recipients(move, action.notify, path + ("notify",))
+    if not recipients:
+        return
     context = document_context(move.entity, move.record, move.flow.params, move.language, move.now)
-    title = render_text(pick(action.title, move.language), context)
-    body = render_text(pick(action.message, move.language), context) if action.message else ""
-    about = (move.entity.app, move.entity.name, move.record_id)
-    send_messages(move.conn, recipients, title, body, "notice", move.now, about)
+    texts = {channel: _notify_text(move, action, channel, context) for channel in action.channels}
+    if "in_app" in texts:
+        about = (move.entity.app, move.entity.name, move.record_id)
+        send_messages(move.conn, recipients, *texts["in_app"], "notice", move.now, about)
+    outside = {channel: text for channel, text in texts.items() if channel != "in_app"}
+    if not outside:
+        return
+    runtime = move.services.runtime
+    if runtime is None:
+        raise RuntimeError("no outbox: flows send SMS, e-mail and webhooks inside a runtime")
+    entry = latest_entry(move.conn, move.entity.app, move.entity.name, move.record_id)
+    notes = [
+        Notification(
+            channel,
+            recipient,
+            subject,
+            body,
+            ("flow", entry),
+            notification_key(entry, path, channel, recipient),
+        )
+        for channel, (subject, body) in outside.items()
+        for recipient in dict.fromkeys(recipients)
+    ]
+    queue_notifications(move.conn, runtime, notes)
+
+
+def _notify_text(
+    move: Move, action: NotifyAction, channel: str, context: dict[str, Any]
+) -> tuple[str, str]:
+    """The title and body `channel` sends: the action's own, or its message template's."""
+    title, body = action.title, action.message
+    if action.template is not None:
+        catalog = move.entity.catalog
+        assert catalog is not None, "entities belong to a catalog"
+        template = catalog.definitions.apps[move.flow.app].messages[action.template]
+        title, body = template.channel_text(channel)
+    rendered = render_text(pick(title, move.language), context)
+    return rendered, render_text(pick(body, move.language), context) if body else ""
 
 
 def resolve_recipients(move: Move, recipients: Recipients, path: Path) -> list[str]:

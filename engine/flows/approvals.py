@@ -36,20 +36,38 @@ def enabled_steps(move: Move, state: str) -> list[tuple[int, Step]]:
 
 def open_approval(move: Move, state: str, entry_id: int) -> bool:
     """Open the first step's tasks (every step's, in parallel); False when no step is on."""
-    steps = enabled_steps(move, state)
-    definition = move.flow.state(state)
-    if not steps or definition is None or definition.approval is None:
+    rows = first_tasks(move, state, entry_id)
+    if rows is None:
         return False
-    parallel = definition.approval.order == "parallel"
-    for index, step in steps if parallel else steps[:1]:
-        open_step(move, state, entry_id, index, step)
+    move.conn.execute(tasks.insert(), rows)
     return True
 
 
+def first_tasks(move: Move, state: str, entry_id: int) -> list[dict[str, Any]] | None:
+    """The task rows an approval opens with on entering `state`: the first step's (every
+    step's, in parallel); None when the state has no approval or no step is on."""
+    steps = enabled_steps(move, state)
+    definition = move.flow.state(state)
+    if not steps or definition is None or definition.approval is None:
+        return None
+    parallel = definition.approval.order == "parallel"
+    return [
+        row
+        for index, step in (steps if parallel else steps[:1])
+        for row in step_tasks(move, state, entry_id, index, step)
+    ]
+
+
 def open_step(move: Move, state: str, entry_id: int, index: int, step: Step) -> None:
+    move.conn.execute(tasks.insert(), step_tasks(move, state, entry_id, index, step))
+
+
+def step_tasks(
+    move: Move, state: str, entry_id: int, index: int, step: Step
+) -> list[dict[str, Any]]:
+    """The task rows of one step, one per assignee (or one shared by a role)."""
     path = ("states", state, "approval", "steps", index, "assignee")
-    rows = [_task_row(move, state, entry_id, step, target) for target in _targets(move, step, path)]
-    move.conn.execute(tasks.insert(), rows)
+    return [_task_row(move, state, entry_id, step, target) for target in _targets(move, step, path)]
 
 
 def _targets(move: Move, step: Step, path: tuple[Any, ...]) -> list[dict[str, Any]]:

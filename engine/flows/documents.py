@@ -32,9 +32,16 @@ class DocumentFile:
 
 @cache
 def _environment(html: bool) -> SandboxedEnvironment:
+    """Sandboxed; an empty value (`None`) prints as nothing rather than the word `None`."""
     if html:
-        return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
-    return SandboxedEnvironment(autoescape=False)
+        return SandboxedEnvironment(
+            autoescape=True, undefined=StrictUndefined, finalize=_empty_for_none
+        )
+    return SandboxedEnvironment(autoescape=False, finalize=_empty_for_none)
+
+
+def _empty_for_none(value: Any) -> Any:
+    return "" if value is None else value
 
 
 def render_text(source: str, context: dict[str, Any]) -> str:

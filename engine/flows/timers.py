@@ -22,9 +22,16 @@ PENDING = "pending"
 
 
 def schedule_timers(move: Move, state: str, entry_id: int) -> None:
+    rows = timer_rows(move, state, entry_id)
+    if rows:
+        move.conn.execute(timers.insert(), rows)
+
+
+def timer_rows(move: Move, state: str, entry_id: int) -> list[dict[str, Any]]:
+    """The pending timers of `state`, due counted from the move's moment (`move.now`)."""
     definition = move.flow.state(state)
     if definition is None or not definition.timers:
-        return
+        return []
     rows = []
     for index, timer in enumerate(definition.timers):
         length = _length(move, state, index, timer)
@@ -43,8 +50,7 @@ def schedule_timers(move: Move, state: str, entry_id: int) -> None:
                 "status": PENDING,
             }
         )
-    if rows:
-        move.conn.execute(timers.insert(), rows)
+    return rows
 
 
 def _length(move: Move, state: str, index: int, timer: Timer) -> int | None:

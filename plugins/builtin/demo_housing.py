@@ -66,6 +66,7 @@ from plugins.builtin.demo_common import (
 )
 from plugins.builtin.demo_rental import rental_batches
 from plugins.builtin.demo_subsidy import recipient_count, subsidy_batches
+from plugins.builtin.demo_suppliers import supplier_batches
 from plugins.builtin.demo_waitlist import waitlist_batches
 from plugins.builtin.identity_numbers import USCC_CHARS, uscc_check_digit
 
@@ -113,6 +114,7 @@ def generate(
     recipients = recipient_count(units)
     chosen = [households[h] for h in subsidised[:recipients]]
     yield from subsidy_batches(recipients, districts, chosen, ids, random.Random(f"{seed}-subsidy"))
+    yield from supplier_batches(ids, districts, enterprise_ids, random.Random(f"{seed}-suppliers"))
 
 
 def _chose_subsidy(application: Row) -> bool:

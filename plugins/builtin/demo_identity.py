@@ -31,9 +31,11 @@ import sqlalchemy as sa
 from engine.auth.imports import import_identity
 from engine.auth.realm import Realm
 from engine.catalog import Catalog
+from engine.database import write_transaction
 from engine.principal import SYSTEM
 from engine.records.orgs import assign_all_orgs
 from plugins.builtin.demo_common import either, person_name
+from plugins.builtin.demo_flows import enter_states
 
 Row = dict[str, Any]
 
@@ -162,15 +164,18 @@ def load(
     realm: Realm, catalog: Catalog, regions: list[Row], enterprises: list[Row], password: str
 ) -> tuple[int, int]:
     """Store the demo organisations and accounts, place every demo record in its organisation,
-    and give each demo applicant one of the demo households (with its members, application and
-    leases) as its own. Returns the organisations and accounts added."""
+    give each demo applicant one of the demo households (with its members, application and
+    leases) as its own, and open the tasks and timers of the records waiting in a flow (now
+    that their organisations and submitters are settled). Returns the organisations and
+    accounts added."""
     orgs = organisations(regions, enterprises)
     accounts = users(orgs)
     added = import_identity(realm, orgs, accounts, password, SYSTEM)
     applicants = [a["username"] for a in accounts if a["roles"] == ["applicant"]]
-    with realm.engine.begin() as conn:
+    with write_transaction(realm.engine) as conn:
         _give_households(conn, catalog, applicants)
         assign_all_orgs(conn, catalog)
+    enter_states(realm.engine, catalog)
     return added
 
 

@@ -4,8 +4,10 @@ Each application rests in a state of `flows/application.yaml` with the fields th
 have set on the way there: its pre-review report is the `eligibility` check's decision on the
 generated household, by the flow's params, and its publicity, review, announcement and
 qualification dates follow the flow's periods on the shipped working-day calendar. Every
-person is generated once, so the check's duplicate-case signals find nothing. Bulk-loaded
-rows have no timeline, tasks or timers: the flow starts keeping those from the next move.
+person is generated once, so the check's duplicate-case signals find nothing. Once the
+organisations and staff exist, an application under review enters its state
+(`plugins/builtin/demo_flows.py`): its tasks open and its timers run from the day
+`application_entered` gives.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib import metadata
@@ -207,6 +209,25 @@ def _in_state(case: Case, state: str) -> bool:
         "district_review": case.publicity_end < TODAY < case.reviewed,
         "announcement": case.reviewed <= TODAY <= case.announcement_end,
     }[state]
+
+
+def application_entered(application: Mapping[str, Any]) -> datetime | None:
+    """When a demo application entered the state it rests in (09:00 in Beijing on the day
+    its step began, or its submission): None for a state it did not reach by a day of its."""
+    state = application["state"]
+    if state == "street_review":
+        moment: datetime | None = application["submitted_at"]
+        return moment
+    day = {
+        "street_publicity": application["publicity_start"],
+        "district_review": _day_after(application["publicity_end"]),
+        "announcement": application["announcement_start"],
+    }.get(state)
+    return datetime.combine(day, time(1, 0), UTC) if day is not None else None
+
+
+def _day_after(day: date | None) -> date | None:
+    return day + timedelta(days=1) if day is not None else None
 
 
 def _case(state: str, contracts: list[Row], rng: random.Random) -> Case:
