@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from engine.catalog import CompiledEntity
-from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.errors import Conflict, NotFound
 from engine.principal import Principal
-from engine.records.auditing import audit_change
-from engine.records.changes import records_changed
-from engine.records.sealing import blind_filter, seal, unseal
+from engine.records.sealing import blind_filter, unseal
 from engine.validation import validate_input
 
 if TYPE_CHECKING:
@@ -128,34 +126,16 @@ class ActionContext:
         )
 
     def update(self, path: str, record_id: int, values: dict[str, Any]) -> None:
-        """Change fields of a record of `path`, validated by its patch model and audited."""
+        """Change fields of a record of `path` as the system acting for the user: checked like
+        any update (types, computed fields, rules, references, uniqueness, its organisation),
+        audited and heard by the change listeners, as a flow's `update` action writes."""
+        from engine.flows.updates import checked_changes, write_update
+
         entity = self.entity(path)
-        checked, sent = validate_input(
-            entity.patch_model, {k: _plain(v) for k, v in values.items()}
-        )
-        changes = {name: checked[name] for name in sent}
-        missing = [n for n, v in changes.items() if v is None and entity.fields[n].required]
-        if missing:
-            raise ValidationFailed(f"{self.action}: {', '.join(missing)} is required")
-        before = self.get(path, record_id)
-        if before is None:
+        if self.get(path, record_id) is None:
             raise NotFound(f"{path} {record_id} not found")
-        table = entity.table
-        self.conn.execute(
-            table.update()
-            .where(table.c.id == record_id)
-            .values(
-                **seal(entity, changes),
-                row_version=table.c.row_version + 1,
-                updated_at=self.now,
-                updated_by=self.actor.username,
-                def_version=entity.version,
-            )
-        )
-        records_changed(self.conn, entity, [record_id], "update")
-        audit_change(
-            self.conn, entity, self._system(), "update", record_id, before, {**before, **changes}
-        )
+        changes = checked_changes(entity, record_id, {k: _plain(v) for k, v in values.items()})
+        write_update(self.move, entity, record_id, changes)
 
     def _system(self) -> Principal:
         return replace(self.actor, roles=("system",), assignments=())

@@ -59,7 +59,7 @@ def update_related(move: Move, path: Path, action: UpdateAction) -> None:
         expression = move.flow.expression(*path, "values", name)
         assert expression is not None, "flow expressions compile with their definitions"
         body[name] = expression.evaluate(move.record, env)
-    write_update(move, target, int(target_id), _checked(target, int(target_id), body))
+    write_update(move, target, int(target_id), checked_changes(target, int(target_id), body))
 
 
 def _target(move: Move, action: UpdateAction) -> CompiledEntity:
@@ -72,7 +72,7 @@ def _target(move: Move, action: UpdateAction) -> CompiledEntity:
     return catalog.entities[(found[0], found[1].name)]
 
 
-def _checked(target: CompiledEntity, record_id: int, body: dict[str, Any]) -> dict[str, Any]:
+def checked_changes(target: CompiledEntity, record_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """The values as the target's fields take them; a 422 names the target and its fields."""
     where = f"the flow's update of {target.path} {record_id}"
     try:
