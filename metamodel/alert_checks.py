@@ -1,6 +1,7 @@
 """Semantic checks of alert rules: the target entity exists, recipients name declared roles
-and username fields, `as_of` is a time field, escalation goes up, the message parses as
-sandboxed Jinja2 or names a message template of the app.
+and username fields, `as_of` is a time field, an escalation raises the severity or widens
+the recipients, the message parses as sandboxed Jinja2 or names a message template of the
+app.
 
 The condition and recipient expressions and the cron schedule are checked by the engine's
 pass (`engine/expressions/alert_expressions.py`), which reports them with file and path.
@@ -59,10 +60,17 @@ def rule_problems(definitions: Definitions, app: str, rule: AlertRule, roles: se
         found += _recipients(("recipients", i), recipients, entity, roles)
     if rule.escalation is not None:
         escalation = rule.escalation
-        if SEVERITY_ORDER.index(escalation.severity) <= SEVERITY_ORDER.index(rule.severity):
+        rank = SEVERITY_ORDER.index
+        if rank(escalation.severity) < rank(rule.severity):
             message = (
-                f"escalation goes up: {escalation.severity!r} is not above the rule's "
-                f"severity {rule.severity!r}"
+                f"an escalation never lowers the severity: {escalation.severity!r} is below "
+                f"the rule's {rule.severity!r}"
+            )
+            found.append((("escalation", "severity"), message))
+        elif rank(escalation.severity) == rank(rule.severity) and not escalation.recipients:
+            message = (
+                f"an escalation at the rule's own severity {rule.severity!r} must add "
+                "recipients, or it changes nothing"
             )
             found.append((("escalation", "severity"), message))
         for i, recipients in enumerate(escalation.recipients):

@@ -59,9 +59,14 @@ def test_the_alert_folder_loads(tmp_path: Path) -> None:
             "'rent' is not a string field",
         ),
         (
-            {"escalation__severity": "yellow"},
+            {"escalation__severity": "yellow", "escalation__recipients": []},
             "escalation.severity",
-            "escalation goes up: 'yellow' is not above the rule's severity 'yellow'",
+            "an escalation at the rule's own severity 'yellow' must add recipients",
+        ),
+        (
+            {"severity": "orange", "escalation__severity": "yellow"},
+            "escalation.severity",
+            "an escalation never lowers the severity: 'yellow' is below the rule's 'orange'",
         ),
         (
             {"escalation__recipients": [{"role": "nobody"}]},
