@@ -10,8 +10,7 @@ is queued; the count of what would have been sent is still returned.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -23,9 +22,9 @@ if TYPE_CHECKING:
     from engine.runtime import Runtime
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One alert to tell `usernames` about; `action` is `open` or `escalate`."""
+class Delivery(NamedTuple):
+    """One alert to tell `usernames` about; `action` is `open` or `escalate` (a named
+    tuple: a scan makes one per alert it opens)."""
 
     alert_id: int
     text: AlertText

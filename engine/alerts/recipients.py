@@ -1,22 +1,27 @@
 """Who an alert goes to, resolved as flow tasks resolve their assignees
 (`engine.flows.approvals.role_holders`): a role's active holders in the record's
 organisation or one above it, the username a string field holds, or the usernames an
-expression gives. Role holders are looked up once per organisation within a scan.
+expression gives. A role's holders are read once within a scan, with the path of the
+organisation each holds it in, and matched to each organisation in Python; an
+expression SQL can compute (`household.created_by`, a look-up through a reference) is
+computed for a whole batch of records in one query rather than one look-up per record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from engine.alerts.many_rows import id_list
 from engine.alerts.rules import CompiledRule
 from engine.auth.tables import org_table as orgs
-from engine.expressions import Environment
+from engine.auth.tables import user_role_table as user_roles
+from engine.auth.tables import user_table as users
+from engine.expressions import Environment, Expression, NotExpressible, SqlContext
 from engine.expressions.alert_expressions import Path, recipient_paths
-from engine.flows.approvals import role_holders
 from engine.principal import SYSTEM
 from engine.records.evaluation import environment
 from metamodel.flows import Recipients
@@ -30,9 +35,11 @@ class RecipientResolver:
         self.rule = rule
         self.now = now
         self._holders: dict[tuple[str, str | None], list[str]] = {}
+        self._held: dict[str, list[tuple[str, str | None]]] = {}  # role: (username, org path)
         self._paths: dict[int, str | None] = {}
         self._env: Environment | None = None
         self._by_org: dict[tuple[Any, bool], list[str]] = {}
+        self._computed: dict[tuple[int, Path], Any] = {}  # (record id, path): value
         paths = recipient_paths(rule.definition)
         self._entries = [(p, e) for p, e in paths if p[0] != "escalation"]
         self._escalation = [(p, e) for p, e in paths if p[0] == "escalation"]
@@ -65,15 +72,36 @@ class RecipientResolver:
             self._paths.update({row.id: row.path for row in self.conn.execute(query)})
             self._paths.update({i: None for i in wanted if i not in self._paths})
 
+    def load_expressions(self, context: SqlContext, record_ids: Sequence[int]) -> None:
+        """Compute in one query, for many records, the recipient expressions that give one
+        username each and compile to SQL; the others are evaluated record by record."""
+        table = self.rule.table
+        columns = {}
+        for path, expression in self.rule.expressions.recipients.items():
+            sql = _sql(expression, table, context) if expression.type.kind == "string" else None
+            if sql is not None:
+                columns[path] = sql
+        if not columns or not record_ids:
+            return
+        query = sa.select(table.c.id, *columns.values()).where(
+            table.c.id.in_(id_list(self.conn, record_ids))
+        )
+        for row in self.conn.execute(query):
+            self._computed.update(((row[0], p), v) for p, v in zip(columns, row[1:], strict=True))
+
     def _resolve(self, path: Path, entry: Recipients, record: dict[str, Any]) -> list[str]:
         if entry.role is not None:
             return self._role(entry.role, record.get("org_id"))
         if entry.field is not None:
             value = record.get(entry.field)
             return [str(value)] if value else []
-        expression = self.rule.expressions.recipients.get(path + ("expression",))
+        key = path + ("expression",)
+        expression = self.rule.expressions.recipients.get(key)
         if expression is None:
             return []
+        computed = self._computed.get((record["id"], key), _NOT_COMPUTED)
+        if computed is not _NOT_COMPUTED:
+            return [str(computed)] if computed is not None else []
         value = expression.evaluate(record, self._environment())
         if value is None:
             return []
@@ -84,10 +112,44 @@ class RecipientResolver:
         org_path = self._paths.get(org_id) if org_id is not None else None
         key = (role, org_path)
         if key not in self._holders:
-            self._holders[key] = role_holders(self.conn, role, org_path)
+            if role not in self._held:
+                self._held[role] = _holders_with_paths(self.conn, role)
+            self._holders[key] = sorted(
+                {
+                    username
+                    for username, path in self._held[role]
+                    if org_path is None or (path is not None and org_path.startswith(path))
+                }
+            )
         return self._holders[key]
 
     def _environment(self) -> Environment:
         if self._env is None:
             self._env = environment(self.conn, self.rule.entity, SYSTEM, {}, self.now)
         return self._env
+
+
+_NOT_COMPUTED = object()
+
+
+def _holders_with_paths(conn: sa.Connection, role: str) -> list[tuple[str, str | None]]:
+    """Each active holder of `role` with the path of the organisation they hold it in (the
+    user's own when the role names none), as `engine.flows.approvals.role_holders` reads
+    them: a holder counts for that organisation and every one below it."""
+    held_in = sa.func.coalesce(user_roles.c.org_id, users.c.org_id)
+    query = (
+        sa.select(users.c.username, orgs.c.path)
+        .select_from(user_roles.join(users, users.c.id == user_roles.c.user_id))
+        .outerjoin(orgs, orgs.c.id == held_in)
+        .where(user_roles.c.role == role, users.c.active.is_(True))
+    )
+    return [(row[0], row[1]) for row in conn.execute(query)]
+
+
+def _sql(
+    expression: Expression, table: sa.Table, context: SqlContext
+) -> sa.ColumnElement[Any] | None:
+    try:
+        return expression.sql(table, context)
+    except NotExpressible:
+        return None

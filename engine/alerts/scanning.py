@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from engine.alerts.delivery import Delivery, deliver
+from engine.alerts.many_rows import collector_paused, id_list, insert_many
 from engine.alerts.messages import AlertText, MessageRenderer
 from engine.alerts.recipients import RecipientResolver
 from engine.alerts.rules import CompiledRule, rule_of
 from engine.alerts.state import save_scan
 from engine.alerts.statuses import OPEN, RESOLVED, UNHANDLED
-from engine.alerts.tables import alerts, dialect_insert, recipients
+from engine.alerts.tables import alerts, recipients
 from engine.alerts.timeline import add_events, audit_scan
 from engine.catalog import Catalog, CompiledEntity
 from engine.errors import NotFound
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from engine.runtime import Runtime
 
 CHUNK = 900  # ids per IN list: well inside SQLite's bound-parameter limit
+BATCH = 5000  # alerts opened per statement: tens of thousands stay a few statements
+ALERT_VALUES = ("record_id", "org_id", "title", "body", "title_en", "body_en")  # per alert
 
 
 @dataclass(frozen=True)
@@ -148,31 +151,33 @@ def open_alerts(
     now: datetime,
     record_ids: Sequence[int],
 ) -> tuple[int, int]:
-    """Open an alert per record (one that is already open is left alone); (opened, sent)."""
+    """Open an alert per record (one that is already open is left alone); (opened, sent).
+    Each batch is read in one query and written in one statement per table."""
     if not record_ids:
         return 0, 0
     renderer = MessageRenderer(rule, now)
     resolver = RecipientResolver(conn, rule, now)
+    context = rule_context(conn, rule, now)
     severity = rule.definition.severity
     opened: list[tuple[int, int]] = []
     deliveries: list[Delivery] = []
-    for chunk in chunks(record_ids):
-        records = load_records(conn, rule, now, chunk)
-        resolver.load_org_paths(r.get("org_id") for r in records.values())
-        texts = {rid: renderer.render(record, severity) for rid, record in records.items()}
-        rows = [_alert_row(rule, records[rid], texts[rid], severity, now) for rid in records]
-        inserted = insert_new(conn, rows)
-        recipient_rows = []
-        for alert_id, record_id in inserted:
-            users = resolver.recipients(records[record_id])
-            recipient_rows += [{"alert_id": alert_id, "username": u} for u in users]
-            deliveries.append(Delivery(alert_id, texts[record_id], users))
-        if recipient_rows:
-            conn.execute(recipients.insert(), recipient_rows)
-        opened += inserted
-    add_events(conn, [a for a, _ in opened], "open", now)
-    audit_scan(conn, _algorithm(rule), rule.key, "open", *_split(opened))
-    return len(opened), deliver(conn, runtime, rule, deliveries)
+    with collector_paused():
+        for batch in chunks(record_ids, BATCH):
+            records = load_records(conn, rule, now, batch)
+            resolver.load_org_paths(r.get("org_id") for r in records.values())
+            resolver.load_expressions(context, list(records))
+            texts = {rid: renderer.render(record, severity) for rid, record in records.items()}
+            inserted = insert_new(conn, rule, severity, now, records, texts)
+            pairs: list[tuple[int, str]] = []
+            for alert_id, record_id in inserted:
+                users = resolver.recipients(records[record_id])
+                pairs += [(alert_id, u) for u in users]
+                deliveries.append(Delivery(alert_id, texts[record_id], users))
+            add_recipients(conn, pairs)
+            opened += inserted
+        add_events(conn, [a for a, _ in opened], "open", now)
+        audit_scan(conn, _algorithm(rule), rule.key, "open", *_split(opened))
+        return len(opened), deliver(conn, runtime, rule, deliveries)
 
 
 def resolve_alerts(
@@ -205,6 +210,7 @@ def escalate_alerts(
     )
     due = [(row[0], row[1]) for row in conn.execute(query.order_by(alerts.c.id))]
     resolver = RecipientResolver(conn, rule, now)
+    context = rule_context(conn, rule, now)
     deliveries: list[Delivery] = []
     for chunk in chunks([alert_id for alert_id, _ in due]):
         where = sa.and_(alerts.c.id.in_(chunk), alerts.c.escalated_at.is_(None))
@@ -214,8 +220,9 @@ def escalate_alerts(
         rows = conn.execute(sa.select(alerts).where(alerts.c.id.in_(chunk))).mappings().all()
         records = load_records(conn, rule, now, [r["record_id"] for r in rows])
         resolver.load_org_paths(r["org_id"] for r in rows)
+        resolver.load_expressions(context, list(records))
         known = _recipients_of(conn, chunk)
-        added = []
+        added: list[tuple[int, str]] = []
         for row in rows:
             record = records.get(row["record_id"]) or {
                 "id": row["record_id"],
@@ -224,11 +231,10 @@ def escalate_alerts(
             extra = [
                 u for u in resolver.recipients(record, escalation=True) if u not in known[row["id"]]
             ]
-            added += [{"alert_id": row["id"], "username": u} for u in extra]
+            added += [(row["id"], u) for u in extra]
             text = AlertText(row["title"], row["body"], row["title_en"], row["body_en"])
             deliveries.append(Delivery(row["id"], text, [*known[row["id"]], *extra], "escalate"))
-        if added:
-            conn.execute(recipients.insert(), added)
+        add_recipients(conn, added)
         conn.execute(
             recipients.update().where(recipients.c.alert_id.in_(chunk)).values(read_at=None)
         )
@@ -245,49 +251,54 @@ def load_records(
     ones decrypted, virtual ones computed)."""
     entity: CompiledEntity = rule.entity
     context = rule_context(conn, rule, now)
-    found: dict[int, dict[str, Any]] = {}
     virtual = entity.expressions.virtual
     columns: list[sa.ColumnElement[Any]] = [entity.table.c[n] for n in rule.record_columns]
     columns += [virtual[n].sql(entity.table, context).label(n) for n in rule.message_fields]
-    for chunk in chunks(list(ids)):
-        query = sa.select(*columns).where(entity.table.c.id.in_(chunk))
-        for row in conn.execute(query).mappings():
-            found[row["id"]] = unseal(entity, dict(row))
+    result = conn.execute(sa.select(*columns).where(entity.table.c.id.in_(id_list(conn, ids))))
+    names = list(result.keys())
+    sealed = any(n in entity.sensitive_fields for n in names)
+    found: dict[int, dict[str, Any]] = {}
+    for row in result:
+        record = dict(zip(names, row, strict=True))
+        found[record["id"]] = unseal(entity, record) if sealed else record
     return found
 
 
-def insert_new(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
-    """Insert alerts, skipping any whose (rule, record) already has an unresolved one (the
-    partial unique index); the (alert id, record id) of those inserted."""
-    if not rows:
-        return []
-    statement = (
-        dialect_insert(conn, alerts)
-        .on_conflict_do_nothing()
-        .returning(alerts.c.id, alerts.c.record_id)
-    )
-    return [(row.id, row.record_id) for row in conn.execute(statement, rows)]
-
-
-def _alert_row(
-    rule: CompiledRule, record: dict[str, Any], text: AlertText, severity: str, now: datetime
-) -> dict[str, Any]:
-    return {
+def insert_new(
+    conn: sa.Connection,
+    rule: CompiledRule,
+    severity: str,
+    now: datetime,
+    records: dict[int, dict[str, Any]],
+    texts: dict[int, AlertText],
+) -> list[tuple[int, int]]:
+    """Insert an alert per record with its texts in one statement, skipping any whose
+    (rule, record) already has an unresolved one (the partial unique index); the
+    (alert id, record id) of those inserted, by alert id."""
+    same = {
         "app": rule.app,
         "rule": rule.name,
         "family": rule.definition.family,
         "entity": rule.entity.path,
-        "record_id": record["id"],
-        "title": text.title,
-        "body": text.body,
-        "title_en": text.title_en,
-        "body_en": text.body_en,
         "severity": severity,
         "status": OPEN,
         "opened_at": now,
-        "org_id": record.get("org_id"),
         "def_version": rule.version,
     }
+    given = [
+        (rid, records[rid].get("org_id"), t.title, t.body, t.title_en, t.body_en)
+        for rid in sorted(records)  # alert ids in record order, on either database
+        for t in (texts[rid],)
+    ]
+    inserted = insert_many(
+        conn, alerts, ALERT_VALUES, given, same, skip_conflicts=True, returning=["id", "record_id"]
+    )
+    return [(row[0], row[1]) for row in inserted]
+
+
+def add_recipients(conn: sa.Connection, pairs: Sequence[tuple[int, str]]) -> None:
+    """Make each (alert id, username) a recipient, unread."""
+    insert_many(conn, recipients, ["alert_id", "username"], pairs)
 
 
 def _recipients_of(conn: sa.Connection, alert_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -309,6 +320,6 @@ def _algorithm(rule: CompiledRule) -> str:
     return catalog.options.audit_hash if catalog is not None else "sha256"
 
 
-def chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
+def chunks(items: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

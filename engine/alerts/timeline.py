@@ -13,13 +13,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.alerts.tables import alerts, events
+from engine.alerts.many_rows import id_list
+from engine.alerts.tables import events
 from engine.audit import AuditEvent, append
 from engine.principal import SYSTEM, Principal
 from engine.types import UTCDateTime
 
 SYSTEM_ACTOR = SYSTEM.username
-CHUNK = 900
 
 
 def add_events(
@@ -30,18 +30,20 @@ def add_events(
     actor: str = SYSTEM_ACTOR,
     comment: str | None = None,
 ) -> None:
-    """One timeline row per alert, written by INSERT … SELECT (no per-row parameters)."""
+    """One timeline row per alert, all in one INSERT … SELECT (the ids are one JSON
+    parameter, the rest literals)."""
+    if not alert_ids:
+        return
+    given = id_list(conn, alert_ids).subquery()
+    rows = sa.select(
+        given.c.id,
+        sa.literal(at, UTCDateTime()),
+        sa.literal(actor, sa.String()),
+        sa.literal(action, sa.String()),
+        sa.literal(comment, sa.Text()),
+    )
     columns = ("alert_id", "at", "actor", "action", "comment")
-    for start in range(0, len(alert_ids), CHUNK):
-        chunk = alert_ids[start : start + CHUNK]
-        rows = sa.select(
-            alerts.c.id,
-            sa.literal(at, UTCDateTime()),
-            sa.literal(actor, sa.String()),
-            sa.literal(action, sa.String()),
-            sa.literal(comment, sa.Text()),
-        ).where(alerts.c.id.in_(chunk))
-        conn.execute(events.insert().from_select(columns, rows))
+    conn.execute(events.insert().from_select(columns, rows))
 
 
 def audit_scan(

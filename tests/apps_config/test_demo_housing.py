@@ -48,6 +48,9 @@ ENTITIES = [
     ("public_rental", "rent_bill"),
     ("subsidy", "subsidy_recipient"),
     ("subsidy", "subsidy_disbursement"),
+    ("ecosystem", "supplier"),
+    ("ecosystem", "supplier_delivery"),
+    ("ecosystem", "supplier_incident"),
 ]
 START_IDS = {key: 100 * n + 7 for n, key in enumerate(ENTITIES, 1)}
 Rows = dict[tuple[str, str], list[dict[str, Any]]]
