@@ -9,12 +9,13 @@ is queued; the count of what would have been sent is still returned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
-from engine.alerts.messages import AlertText, notification_text
+from engine.alerts.messages import AlertText, channel_text, notification_text
 from engine.alerts.rules import CompiledRule
 from engine.notifications import Notification, queue_notifications
 
@@ -30,6 +31,8 @@ class Delivery(NamedTuple):
     text: AlertText
     usernames: Sequence[str]
     action: str = "open"
+    variants: Mapping[str, AlertText] = MappingProxyType({})
+    """Texts of the channels whose words the rule's message template gives (`sms`, …)."""
 
 
 def deliver(
@@ -44,8 +47,13 @@ def deliver(
         return sum(len(d.usernames) for d in deliveries) * len(channels)
     notes: list[Any] = []
     for delivery in deliveries:
-        subject, body = notification_text(delivery.text, delivery.action == "escalate")
+        escalated = delivery.action == "escalate"
+        default = notification_text(delivery.text, escalated)
         for channel in channels:
+            variant = delivery.variants.get(channel)
+            subject, body = (
+                default if variant is None else channel_text(channel, variant, escalated)
+            )
             for username in delivery.usernames:
                 key = f"alert:{delivery.alert_id}:{delivery.action}:{channel}:{username}"
                 about = ("alert", delivery.alert_id)

@@ -67,6 +67,30 @@ class MessageRenderer:
             en_body.strip(),
         )
 
+    def variants(self, record: dict[str, Any], severity: str) -> dict[str, AlertText]:
+        """The texts of each channel the rule's message template gives words of its own
+        (an SMS's short text), for `record`; a variant that fails on the record is left out,
+        so that channel sends the alert's title and body."""
+        found = {}
+        for channel in dict.fromkeys(channel for channel, _ in self.rule.variants):
+            context = {"record": record, "severity": severity}
+            try:
+                zh = self.rule.render_variant(channel, "zh", {**self.base["zh"], **context})
+                en = self.rule.render_variant(channel, "en", {**self.base["en"], **context})
+            except Exception as exc:  # as a failing title: the scan goes on, the log says why
+                log.warning(
+                    "alert %s: %s text failed for record %s: %s",
+                    self.rule.key,
+                    channel,
+                    record.get("id"),
+                    exc,
+                )
+                continue
+            if zh is not None and en is not None:
+                texts = [part.strip() for part in (*zh, *en)]
+                found[channel] = AlertText(*texts)
+        return found
+
     def _render_jinja(
         self, language: str, record: dict[str, Any], severity: str
     ) -> tuple[str, str]:
@@ -106,6 +130,14 @@ def fallback_title(rule: CompiledRule, record: dict[str, Any], language: str) ->
     title_field = rule.entity.definition.title_field
     shown = record.get(title_field) if title_field else None
     return f"{pick(rule.definition.label, language, rule.name)}: {shown or record.get('id')}"
+
+
+def channel_text(channel: str, text: AlertText, escalated: bool = False) -> tuple[str, str]:
+    """What `channel` sends of `text`: an SMS its Chinese text alone (kept short on
+    purpose), any other channel a notification's subject and body."""
+    if channel == "sms":
+        return "", f"【升级】{text.body}" if escalated else text.body
+    return notification_text(text, escalated)
 
 
 def notification_text(text: AlertText, escalated: bool = False) -> tuple[str, str]:

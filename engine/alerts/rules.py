@@ -8,6 +8,7 @@ that watch each entity for on-change checks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -24,6 +25,7 @@ from engine.expressions import SqlContext
 from engine.expressions.alert_expressions import AlertExpressions, compile_alert_expressions
 from metamodel.alerts import AlertRule
 from metamodel.labels import LANGUAGES, pick
+from metamodel.messages import MessageTemplate
 
 CACHE_KEY = "alerts.rules"
 WATCH_KEY = "alerts.watching"
@@ -44,6 +46,10 @@ class CompiledRule:
     version: int
     templates: dict[str, Template] = field(default_factory=dict)  # by language
     cron: Cron | None = None
+    variants: dict[tuple[str, str], Template] = field(default_factory=dict)
+    """A message template's own texts for a channel, by (channel, language): subject and
+    body in one template, as `templates`."""
+    variant_sources: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -84,12 +90,15 @@ class CompiledRule:
         """The title and body in `language`, from one template holding both; `context` must
         hold the environment's globals (`template_globals`): it is used as it is, not
         copied, which makes rendering thousands cheap."""
-        template = self.templates.get(language)
-        if template is None:
-            return "", ""
-        text = "".join(template.root_render_func(template.new_context(context, shared=True)))
-        title, _, body = text.partition(PART_SEPARATOR)
-        return title, body
+        return _render(self.templates.get(language), context)
+
+    def render_variant(
+        self, channel: str, language: str, context: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """The subject and body `channel` sends in `language` when the rule's message
+        template gives that channel words of its own (an SMS's short text); else None."""
+        template = self.variants.get((channel, language))
+        return None if template is None else _render(template, context)
 
     @cached_property
     def _read_text(self) -> str:
@@ -97,6 +106,7 @@ class CompiledRule:
         message = self.definition.message
         sources = [*message.title.values(), *message.body.values()]
         sources += [e.source for e in self.expressions.recipients.values()]
+        sources += self.variant_sources
         return "\n".join(sources)
 
     @cached_property
@@ -113,6 +123,14 @@ class CompiledRule:
     def message_fields(self) -> list[str]:
         """The virtual fields messages and recipient expressions may read."""
         return [name for name in self.entity.expressions.virtual if name in self._read_text]
+
+
+def _render(template: Template | None, context: dict[str, Any]) -> tuple[str, str]:
+    if template is None:
+        return "", ""
+    text = "".join(template.root_render_func(template.new_context(context, shared=True)))
+    title, _, body = text.partition(PART_SEPARATOR)
+    return title, body
 
 
 def _all_recipients(rule: AlertRule) -> list[Any]:
@@ -157,8 +175,10 @@ def compile_rule(catalog: Catalog, app: str, rule: AlertRule) -> CompiledRule:
     """Compile `rule` against the catalog's entities; a rule that does not fit (a draft)
     is a 422 naming each problem's path."""
     definitions = catalog.definitions
+    message = None
     if rule.message.template is not None:  # checked at load: the app has the template
-        rule = rule.with_template(definitions.apps[app].messages[rule.message.template])
+        message = definitions.apps[app].messages[rule.message.template]
+        rule = rule.with_template(message)
     resolved = definitions.resolve(app, rule.entity)
     entity = catalog.entity(*_key(resolved)) if resolved else None
     if entity is None:
@@ -182,7 +202,36 @@ def compile_rule(catalog: Catalog, app: str, rule: AlertRule) -> CompiledRule:
         body = pick(rule.message.body, language)
         templates[language] = _templates.from_string(f"{title}{PART_SEPARATOR}{body}")
     cron = parse_cron(rule.schedule.cron) if rule.schedule.cron else None
-    return CompiledRule(app, rule, entity, expressions, catalog.version, templates, cron)
+    sources = _variant_sources(message, rule.channels) if message is not None else {}
+    variants = {key: _templates.from_string(source) for key, source in sources.items()}
+    return CompiledRule(
+        app,
+        rule,
+        entity,
+        expressions,
+        catalog.version,
+        templates,
+        cron,
+        variants,
+        [*sources.values()],
+    )
+
+
+def _variant_sources(
+    message: MessageTemplate, channels: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """The subject and body, joined by PART_SEPARATOR, of each channel of the rule the
+    message template gives words of its own, by (channel, language)."""
+    found = {}
+    for channel in channels:
+        subject, body = message.channel_text(channel)
+        if (subject, body) == (message.title, message.body):
+            continue
+        for language in LANGUAGES:
+            found[(channel, language)] = (
+                f"{pick(subject, language)}{PART_SEPARATOR}{pick(body, language)}"
+            )
+    return found
 
 
 def _key(resolved: Any) -> tuple[str, str]:

@@ -172,7 +172,9 @@ def open_alerts(
             for alert_id, record_id in inserted:
                 users = resolver.recipients(records[record_id])
                 pairs += [(alert_id, u) for u in users]
-                deliveries.append(Delivery(alert_id, texts[record_id], users))
+                record = records[record_id]
+                variants = renderer.variants(record, severity) if rule.variants else {}
+                deliveries.append(Delivery(alert_id, texts[record_id], users, "open", variants))
             add_recipients(conn, pairs)
             opened += inserted
         add_events(conn, [a for a, _ in opened], "open", now)
@@ -210,6 +212,7 @@ def escalate_alerts(
     )
     due = [(row[0], row[1]) for row in conn.execute(query.order_by(alerts.c.id))]
     resolver = RecipientResolver(conn, rule, now)
+    renderer = MessageRenderer(rule, now)
     context = rule_context(conn, rule, now)
     deliveries: list[Delivery] = []
     for chunk in chunks([alert_id for alert_id, _ in due]):
@@ -233,7 +236,9 @@ def escalate_alerts(
             ]
             added += [(row["id"], u) for u in extra]
             text = AlertText(row["title"], row["body"], row["title_en"], row["body_en"])
-            deliveries.append(Delivery(row["id"], text, [*known[row["id"]], *extra], "escalate"))
+            variants = renderer.variants(record, escalation.severity) if rule.variants else {}
+            people = [*known[row["id"]], *extra]
+            deliveries.append(Delivery(row["id"], text, people, "escalate", variants))
         add_recipients(conn, added)
         conn.execute(
             recipients.update().where(recipients.c.alert_id.in_(chunk)).values(read_at=None)
