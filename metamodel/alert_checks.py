@@ -19,7 +19,7 @@ from metamodel.alerts import AlertRule
 from metamodel.definitions import Definitions, Key
 from metamodel.errors import DefinitionError
 from metamodel.fields import DateField, DateTimeField, StringField
-from metamodel.flows import Recipients
+from metamodel.flows import ORG_WITHOUT_ROLE, Recipients
 from metamodel.models import PLATFORM_ROLES, Entity
 
 Report = Callable[[Key, tuple[Any, ...], str], DefinitionError]
@@ -99,6 +99,8 @@ def _recipients(
 ) -> Problems:
     if recipients.role is not None and recipients.role not in roles:
         return [(path + ("role",), f"unknown role {recipients.role!r}; declare it in a roles.yaml")]
+    if recipients.role is None and recipients.org is not None:
+        return [(path + ("org",), ORG_WITHOUT_ROLE)]
     if recipients.field is not None and entity is not None:
         spec = entity.fields.get(recipients.field)
         if not (isinstance(spec, StringField) or recipients.field in USERNAME_COLUMNS):

@@ -86,6 +86,12 @@ def rule_problems(
             if entry.role is not None and entry.role not in roles:
                 message = f"unknown role {entry.role!r}; declare it in a roles.yaml"
                 found.append((("alert", "recipients", i, "role"), message))
+            if entry.org is not None:
+                message = (
+                    "a device rule's alert goes to role holders over the device's own "
+                    "organisation; org is for alert rules and flows"
+                )
+                found.append((("alert", "recipients", i, "org"), message))
         for part in ("title", "body"):
             for language, source in getattr(rule.alert.message, part).items():
                 problem = template_problem(source)

@@ -13,6 +13,7 @@ from metamodel.definitions import Definitions, Key
 from metamodel.errors import DefinitionError
 from metamodel.fields import FileField, JsonField, ReferenceField, StringField, TextField
 from metamodel.flows import (
+    ORG_WITHOUT_ROLE,
     Action,
     CheckAction,
     CreateAction,
@@ -193,6 +194,8 @@ class _FlowChecker:
     def recipients(self, path: tuple[Any, ...], recipients: Recipients) -> None:
         if recipients.role is not None:
             self.role_exists(path + ("role",), recipients.role)
+        elif recipients.org is not None:
+            self.problem(path + ("org",), ORG_WITHOUT_ROLE)
         if recipients.field is not None:
             spec = self.entity.fields.get(recipients.field)
             if not isinstance(spec, StringField | TextField):

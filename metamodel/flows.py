@@ -23,15 +23,22 @@ Trigger = Literal["user", "auto", "timer"]
 Count = Annotated[int, Field(ge=0, le=3660)] | Expression
 """A number of days or hours: a literal, or an expression such as `params.publicity_days`."""
 
+ORG_WITHOUT_ROLE = "org says where a role is looked for; give it with role"
+
 
 class Recipients(Strict):
-    """Who a task or a message goes to; give exactly one of the three.
+    """Who a task or a message goes to; give exactly one of role, field and expression.
 
     `role`: the users holding the role in the record's organisation or one above it (the
-    users whose `org_subtree` contains the record). `field`: a string field of the record
-    holding a username. `expression`: a username (or a list of usernames)."""
+    users whose `org_subtree` contains the record); with `org`, in the organisation whose
+    code that expression gives (the operating enterprise of a lease's project:
+    `housing_unit.project.enterprise.uscc`) or one above it — a code naming no organisation,
+    or null, reaches nobody. `field`: a string field of the record holding a username.
+    `expression`: a username (or a list of usernames)."""
 
     role: Name | None = None
+    org: Expression | None = None
+    """Only with `role`: the code of the organisation the role is looked for in."""
     field: Name | None = None
     expression: Expression | None = None
 

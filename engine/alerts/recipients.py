@@ -1,10 +1,12 @@
 """Who an alert goes to, resolved as flow tasks resolve their assignees
 (`engine.flows.approvals.role_holders`): a role's active holders in the record's
-organisation or one above it, the username a string field holds, or the usernames an
-expression gives. A role's holders are read once within a scan, with the path of the
-organisation each holds it in, and matched to each organisation in Python; an
-expression SQL can compute (`household.created_by`, a look-up through a reference) is
-computed for a whole batch of records in one query rather than one look-up per record.
+organisation (or, with `org`, the one whose code that expression gives) or one above it,
+the username a string field holds, or the usernames an expression gives. A role's holders
+are read once within a scan, with the path of the organisation each holds it in, and
+matched to each organisation in Python; an expression SQL can compute
+(`household.created_by`, a look-up through a reference, the code of a project's operating
+enterprise) is computed for a whole batch of records in one query rather than one look-up
+per record, and the organisation codes a batch gives are looked up in one more.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class RecipientResolver:
         self._holders: dict[tuple[str, str | None], list[str]] = {}
         self._held: dict[str, list[tuple[str, str | None]]] = {}  # role: (username, org path)
         self._paths: dict[int, str | None] = {}
+        self._coded: dict[str, str | None] = {}  # org code: its path
         self._env: Environment | None = None
         self._by_org: dict[tuple[Any, bool], list[str]] = {}
         self._computed: dict[tuple[int, Path], Any] = {}  # (record id, path): value
@@ -44,7 +47,7 @@ class RecipientResolver:
         self._entries = [(p, e) for p, e in paths if p[0] != "escalation"]
         self._escalation = [(p, e) for p, e in paths if p[0] == "escalation"]
         self._roles_only = {
-            escalation: all(e.role is not None for _, e in entries)
+            escalation: all(e.role is not None and e.org is None for _, e in entries)
             for escalation, entries in ((False, self._entries), (True, self._escalation))
         }
 
@@ -72,9 +75,19 @@ class RecipientResolver:
             self._paths.update({row.id: row.path for row in self.conn.execute(query)})
             self._paths.update({i: None for i in wanted if i not in self._paths})
 
+    def load_org_codes(self, codes: Iterable[Any]) -> None:
+        """Read the paths of the organisations many codes name at once (None for a code
+        naming none)."""
+        wanted = {str(c) for c in codes if c is not None and str(c) not in self._coded}
+        if wanted:
+            query = sa.select(orgs.c.code, orgs.c.path).where(orgs.c.code.in_(wanted))
+            self._coded.update({row.code: row.path for row in self.conn.execute(query)})
+            self._coded.update({c: None for c in wanted if c not in self._coded})
+
     def load_expressions(self, context: SqlContext, record_ids: Sequence[int]) -> None:
         """Compute in one query, for many records, the recipient expressions that give one
-        username each and compile to SQL; the others are evaluated record by record."""
+        username (or one organisation code) each and compile to SQL, and look the codes up;
+        the others are evaluated record by record."""
         table = self.rule.table
         columns = {}
         for path, expression in self.rule.expressions.recipients.items():
@@ -88,28 +101,42 @@ class RecipientResolver:
         )
         for row in self.conn.execute(query):
             self._computed.update(((row[0], p), v) for p, v in zip(columns, row[1:], strict=True))
+        self.load_org_codes(v for (_, p), v in self._computed.items() if p[-1] == "org")
 
     def _resolve(self, path: Path, entry: Recipients, record: dict[str, Any]) -> list[str]:
+        if entry.role is not None and entry.org is not None:
+            code = self._value(path + ("org",), record)
+            if code is None:
+                return []
+            self.load_org_codes([code])
+            org_path = self._coded[str(code)]
+            return self._role(entry.role, org_path) if org_path is not None else []
         if entry.role is not None:
-            return self._role(entry.role, record.get("org_id"))
+            org_id = record.get("org_id")
+            self.load_org_paths([org_id])
+            return self._role(entry.role, self._paths.get(org_id) if org_id is not None else None)
         if entry.field is not None:
             value = record.get(entry.field)
             return [str(value)] if value else []
-        key = path + ("expression",)
-        expression = self.rule.expressions.recipients.get(key)
-        if expression is None:
-            return []
-        computed = self._computed.get((record["id"], key), _NOT_COMPUTED)
-        if computed is not _NOT_COMPUTED:
-            return [str(computed)] if computed is not None else []
-        value = expression.evaluate(record, self._environment())
+        value = self._value(path + ("expression",), record)
         if value is None:
             return []
         return [str(v) for v in value if v] if isinstance(value, list) else [str(value)]
 
-    def _role(self, role: str, org_id: int | None) -> list[str]:
-        self.load_org_paths([org_id])
-        org_path = self._paths.get(org_id) if org_id is not None else None
+    def _value(self, key: Path, record: dict[str, Any]) -> Any:
+        """What the recipient expression at `key` gives for `record`: computed with its batch
+        when SQL could, else evaluated now."""
+        expression = self.rule.expressions.recipients.get(key)
+        if expression is None:
+            return None
+        computed = self._computed.get((record["id"], key), _NOT_COMPUTED)
+        if computed is not _NOT_COMPUTED:
+            return computed
+        return expression.evaluate(record, self._environment())
+
+    def _role(self, role: str, org_path: str | None) -> list[str]:
+        """The role's holders in the organisation `org_path` names or one above it (every
+        holder when it is None: a record belonging to no organisation)."""
         key = (role, org_path)
         if key not in self._holders:
             if role not in self._held:

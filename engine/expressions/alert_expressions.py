@@ -23,7 +23,8 @@ ALERT_RECIPIENTS = ExpressionContext("an alert's recipients", CLOCK)
 
 @dataclass(frozen=True)
 class AlertExpressions:
-    """A rule's compiled condition and recipient expressions (by their path in the rule)."""
+    """A rule's compiled condition and recipient expressions (by their path in the rule:
+    `recipients.<i>.expression`, and `recipients.<i>.org` for a role's organisation)."""
 
     condition: Expression | None
     recipients: dict[Path, Expression] = field(default_factory=dict)
@@ -76,6 +77,16 @@ def compile_alert_expressions(
     condition = compile_at(("condition",), rule.condition, ALERT_CONDITION, "boolean")
     recipients: dict[Path, Expression] = {}
     for path, entry in recipient_paths(rule):
+        if entry.org is not None and entry.role is not None:
+            where = path + ("org",)
+            expression = compile_at(where, entry.org, ALERT_RECIPIENTS, None)
+            if expression is None:
+                continue
+            if expression.type.kind in ("string", "null"):
+                recipients[where] = expression
+            else:
+                message = f"must give an organisation's code, not {expression.type.kind}"
+                problems.append((key, where, _mismatch(message, entry.org)))
         if entry.expression is None:
             continue
         where = path + ("expression",)
@@ -88,6 +99,10 @@ def compile_alert_expressions(
             recipients[where] = expression
         else:
             message = f"must give a username or a list of them, not {kind.kind}"
-            source = entry.expression
-            problems.append((key, where, ExpressionError(message, source, 0, len(source))))
+            problems.append((key, where, _mismatch(message, entry.expression)))
     return AlertExpressions(condition, recipients), problems
+
+
+def _mismatch(message: str, source: str) -> ExpressionError:
+    """A type problem of a whole expression, its caret under all of it."""
+    return ExpressionError(message, source, 0, len(source))

@@ -128,6 +128,10 @@ class _FlowCompiler:
         self.compiler.problems.append((self.key, path, error))
 
     def recipients(self, path: Path, recipients: Recipients) -> None:
+        """A username (or a list of them) from `expression`; a role's organisation code
+        from `org`."""
+        if recipients.org is not None and recipients.role is not None:
+            self.typed(path + ("org",), recipients.org, STRING)
         if recipients.expression is None:
             return
         where = path + ("expression",)

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from engine.errors import AnjuError, Conflict, PluginFailed, ValidationFailed, field_error
 from engine.files import store_file_in
 from engine.flows.actions_api import ActionContext
-from engine.flows.approvals import recipients_of, record_org_path, role_holders
+from engine.flows.approvals import recipients_of, role_holders, role_org_path
 from engine.flows.checks import CheckInput
 from engine.flows.documents import document_context, document_file, render_text
 from engine.flows.messages import latest_entry, notification_key, send_messages
@@ -205,8 +205,10 @@ def _notify_text(
 
 
 def resolve_recipients(move: Move, recipients: Recipients, path: Path) -> list[str]:
+    """The usernames a notification goes to; nobody for a role whose `org` names none."""
     if recipients.role is not None:
-        return role_holders(move.conn, recipients.role, record_org_path(move))
+        org_path = role_org_path(move, recipients, path)
+        return [] if org_path is False else role_holders(move.conn, recipients.role, org_path)
     return recipients_of(move, recipients, path)
 
 

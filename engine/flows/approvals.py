@@ -2,12 +2,13 @@
 
 A step's tasks go to its assignees: with `role`, one shared task any holder of the role in
 the record's organisation (or above it) may claim (`single`), or one task per such user
-(`any`, `all`); with `field` or `expression`, a task per named user.
+(`any`, `all`) — with `org`, the organisation whose code it gives instead of the record's;
+with `field` or `expression`, a task per named user.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -71,20 +72,29 @@ def step_tasks(
 
 
 def _targets(move: Move, step: Step, path: tuple[Any, ...]) -> list[dict[str, Any]]:
-    """One dict per task: a shared box for a role, or a named user."""
+    """One dict per task: a shared box for a role, or a named user; each with the path of
+    the organisation the task belongs to."""
     assignee = step.assignee
     if assignee.role is not None:
+        org_path = role_org_path(move, assignee, path)
+        if org_path is False:
+            raise Conflict(
+                f"step {step.name!r} has nobody to decide it",
+                [field_error("assignee.org", "names no organisation")],
+            )
+        shared = [{"candidate_role": assignee.role, "org_path": org_path}]
         if step.mode == "single":
-            return [{"candidate_role": assignee.role}]
-        holders = role_holders(move.conn, assignee.role, record_org_path(move))
-        return [{"assignee": user} for user in holders] or [{"candidate_role": assignee.role}]
+            return shared
+        holders = role_holders(move.conn, assignee.role, org_path)
+        return [{"assignee": user, "org_path": org_path} for user in holders] or shared
     named = recipients_of(move, assignee, path)
     if not named:
         raise Conflict(
             f"step {step.name!r} has nobody to decide it",
             [field_error(assignee.field or "assignee", "names no user")],
         )
-    return [{"assignee": user} for user in named]
+    org_path = record_org_path(move)
+    return [{"assignee": user, "org_path": org_path} for user in named]
 
 
 def recipients_of(move: Move, recipients: Recipients, path: tuple[Any, ...]) -> list[str]:
@@ -114,7 +124,7 @@ def _task_row(
         "entry_id": entry_id,
         "title": record_title(move),
         "candidate_role": target.get("candidate_role"),
-        "org_path": record_org_path(move),
+        "org_path": target["org_path"],
         "assignee": target.get("assignee"),
         "excluded": move.record.get("created_by") if step.exclude_submitter else None,
         "status": OPEN,
@@ -134,6 +144,23 @@ def record_org_path(move: Move) -> str | None:
     if org_id is None:
         return None
     return move.conn.execute(sa.select(orgs.c.path).where(orgs.c.id == org_id)).scalar()
+
+
+def role_org_path(
+    move: Move, recipients: Recipients, path: tuple[Any, ...]
+) -> str | None | Literal[False]:
+    """The path of the organisation a role is looked for in: the record's (None when it has
+    none: anywhere), or the one whose code `org` gives (False when that is null or names no
+    organisation: nowhere)."""
+    if recipients.org is None:
+        return record_org_path(move)
+    expression = move.flow.expression(*path, "org")
+    assert expression is not None, "flow expressions compile with their definitions"
+    code = expression.evaluate(move.record, move.environment())
+    if code is None:
+        return False
+    found = move.conn.execute(sa.select(orgs.c.path).where(orgs.c.code == str(code))).scalar()
+    return False if found is None else str(found)
 
 
 def role_holders(conn: sa.Connection, role: str, org_path: str | None) -> list[str]:

@@ -64,6 +64,8 @@ def test_a_sound_device_type_and_rule_load(tmp_path: Path) -> None:
          "commands[0].device_type", "unknown device type 'pump'"),
         (METER, rule(alert={"message": {"title": {"en": "x"}}, "recipients": [{"role": "ghost"}]}),
          "alert.recipients[0].role", "unknown role 'ghost'"),
+        (METER, rule(alert={**rule()["alert"], "recipients": [{"role": "auditor", "org": "'X'"}]}),
+         "alert.recipients[0].org", "a device rule's alert goes to role holders over the device's"),
         (METER, rule(alert={**rule()["alert"], "message": {"title": {"en": "{{ x"}}}),
          "alert.message.title.en", "template line 1"),
         ({**METER, "telemetry": {"volume": {"type": "number", "enum": ["1"]}}}, rule(condition=None,

@@ -145,7 +145,7 @@ NOTIFY = {"notify": {"role": "manager"}}
         (
             {"notify": {"rol": "manager"}, "title": "x"},
             "states.refused.on_enter[0].notify.rol",
-            "unknown key 'rol'; allowed keys: expression, field, role",
+            "unknown key 'rol'; allowed keys: expression, field, org, role",
         ),
     ],
 )
