@@ -50,7 +50,7 @@ def convert_system(column: str, value: Any) -> Any:
     """Filter values for system columns."""
     if column in ("created_at", "updated_at"):
         return _datetime(None, value)
-    if column in ("created_by", "updated_by"):
+    if column in ("created_by", "updated_by", "state"):  # `state`: a flow's state name
         return str(value)
     try:
         return _integer(None, value)

@@ -83,6 +83,20 @@ def test_a_new_record_starts_in_the_initial_state_with_a_timeline(world: World) 
     ] == [("create", "draft", "clerk1")]
 
 
+def test_records_are_listed_by_their_state(world: World) -> None:
+    draft = new_permit(world["clerk"], title="Awning")
+    review = in_review(world)
+
+    def listed(query: str) -> list[int]:
+        response = world["clerk"].get(f"/api/estate/permit?{query}")
+        assert response.status_code == 200, response.text
+        return sorted(item["id"] for item in response.json()["items"])
+
+    assert listed("state=review") == [review["id"]]
+    assert listed("state__in=draft,review") == sorted([draft["id"], review["id"]])
+    assert listed("state=publicity") == []
+
+
 def test_two_step_approval_moves_on_only_when_both_steps_are_in(world: World) -> None:
     permit = in_review(world)
     boss, chief = world["boss"], world["chief"]
