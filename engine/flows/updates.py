@@ -22,13 +22,7 @@ import sqlalchemy as sa
 from engine.catalog import CompiledEntity
 from engine.errors import Conflict, ValidationFailed, field_error
 from engine.flows.moves import Move
-from engine.records.auditing import audit_change
-from engine.records.changes import records_changed
-from engine.records.computing import apply_computed, check_rules
-from engine.records.evaluation import environment
-from engine.records.lifecycle import RecordEvent, fire
-from engine.records.orgs import org_of
-from engine.records.sealing import seal, unseal
+from engine.records.sealing import unseal
 from engine.validation import validate_input
 from metamodel.flow_checks import reference_target
 from metamodel.flows import UpdateAction
@@ -91,12 +85,7 @@ def write_update(
     move: Move, target: CompiledEntity, record_id: int, changes: dict[str, Any]
 ) -> None:
     """Write `changes` to one record of `target` in the move's transaction, as the system."""
-    from engine.records.writing import (  # writing starts flows: import late
-        check_links,
-        check_storable,
-        check_unique,
-        recheck,
-    )
+    from engine.records.writing import store_update, updated  # writing starts flows: import late
 
     conn, table = move.conn, target.table
     row = (
@@ -110,35 +99,7 @@ def write_update(
         raise Conflict(f"{target.path} {record_id} no longer exists; the flow cannot update it")
     current = unseal(target, dict(row))
     principal = replace(move.actor, roles=("system",), assignments=())
-    record = {**current, **changes}
-    event = RecordEvent(
-        conn, target, "update", principal, record, current, record_id, move.language
+    record = store_update(
+        conn, target, record_id, current, changes, principal, None, move.language, move.now
     )
-    before_hooks = dict(record)
-    fire("before_save", event)
-    recheck(target, before_hooks, record)
-    env = environment(conn, target, principal, now=move.now)
-    changed = {n: record[n] for n in target.input_fields if record.get(n) != current.get(n)}
-    changed |= apply_computed(target, record, env)
-    check_rules(target, record, env, move.language)
-    check_storable(conn, target, changed)
-    check_links(conn, target, changed, principal)
-    check_unique(conn, target, record, record_id, only=set(changed))
-    system: dict[str, Any] = {}
-    if target.expressions.org is not None:
-        system["org_id"] = org_of(conn, target, record, env)
-    conn.execute(
-        table.update()
-        .where(table.c.id == record_id)
-        .values(
-            **seal(target, changed),
-            **system,
-            row_version=table.c.row_version + 1,
-            updated_at=move.now,
-            updated_by=principal.username,
-            def_version=target.version,
-        )
-    )
-    audit_change(conn, target, principal, "update", record_id, current, record)
-    records_changed(conn, target, [record_id], "update")
-    fire("after_save", RecordEvent(conn, target, "update", principal, record, current, record_id))
+    updated(conn, target, principal, record_id, current, record)

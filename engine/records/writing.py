@@ -176,55 +176,92 @@ def update_record(
     if missing:
         raise ValidationFailed("the record is not valid", missing)
     expected = parse_if_match(if_match)
-    table = entity.table
     try:
         with write_transaction(engine) as conn:
             access, current = current_record(conn, entity, principal, "update", record_id)
             _check_writable(access, "update", sent, record_id)
             _check_editable(entity, current, sent, record_id)
             check_version(entity, record_id, current, expected)
-            record = {**current, **changes}
-            env = environment(conn, entity, principal)
-            event = RecordEvent(conn, entity, "update", principal, record, current, record_id)
-            before_hooks = dict(record)
-            fire("before_save", event)
-            recheck(entity, before_hooks, record)
-            changes |= {
-                n: record[n] for n in entity.input_fields if record.get(n) != current.get(n)
-            }
-            changes |= apply_computed(entity, record, env)
-            check_rules(entity, record, env, language)
-            check_storable(conn, entity, changes)
-            check_links(conn, entity, changes, principal)
-            check_unique(conn, entity, {**current, **changes}, record_id, only=set(changes))
-            system: dict[str, Any] = {}
-            if entity.expressions.org is not None:
-                system["org_id"] = org_of(conn, entity, record, env)
-            statement = (
-                table.update()
-                .where(table.c.id == record_id, table.c.row_version == current["row_version"])
-                .values(
-                    **seal(entity, changes),
-                    **system,
-                    row_version=table.c.row_version + 1,
-                    updated_at=datetime.now(UTC),
-                    updated_by=principal.username,
-                    def_version=entity.version,
-                )
+            version = current["row_version"]
+            record = store_update(
+                conn, entity, record_id, current, changes, principal, version, language
             )
-            if checked_write(conn, statement).rowcount != 1:
-                raise PreconditionFailed(
-                    f"{entity.path} {record_id} was changed by someone else; reload it"
-                )
             if fetch_in_scope(conn, entity, access, "update", record_id) is None:
                 raise Refused("update", record_id, Forbidden(OUT_OF_SCOPE))
-            audit_change(conn, entity, principal, "update", record_id, current, record)
-            records_changed(conn, entity, [record_id], "update")
-            event = RecordEvent(conn, entity, "update", principal, record, current, record_id)
-            fire("after_save", event)
+            updated(conn, entity, principal, record_id, current, record)
             return written_result(conn, entity, access, record_id)
     except Refused as refused:
         raise audited_refusal(engine, entity, principal, refused) from None
+
+
+def store_update(
+    conn: sa.Connection,
+    entity: CompiledEntity,
+    record_id: int,
+    current: dict[str, Any],
+    changes: dict[str, Any],
+    principal: Principal,
+    row_version: int | None = None,
+    language: str = "zh",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Write `changes` over the record as it is (`current`): the save hooks run, stored
+    computed fields are recomputed, the rules, links and uniqueness checked and the
+    organisation placed, as any update does; the record as written. With `row_version`, only
+    that version is changed (412 if someone changed it since). `updated` comes after."""
+    record = {**current, **changes}
+    env = environment(conn, entity, principal, now=now)
+    event = RecordEvent(conn, entity, "update", principal, record, current, record_id, language)
+    before_hooks = dict(record)
+    fire("before_save", event)
+    recheck(entity, before_hooks, record)
+    changes = changes | {
+        n: record[n] for n in entity.input_fields if record.get(n) != current.get(n)
+    }
+    changes |= apply_computed(entity, record, env)
+    check_rules(entity, record, env, language)
+    check_storable(conn, entity, changes)
+    check_links(conn, entity, changes, principal)
+    check_unique(conn, entity, {**current, **changes}, record_id, only=set(changes))
+    system: dict[str, Any] = {}
+    if entity.expressions.org is not None:
+        system["org_id"] = org_of(conn, entity, record, env)
+    table = entity.table
+    where = [table.c.id == record_id]
+    if row_version is not None:
+        where.append(table.c.row_version == row_version)
+    statement = (
+        table.update()
+        .where(*where)
+        .values(
+            **seal(entity, changes),
+            **system,
+            row_version=table.c.row_version + 1,
+            updated_at=now or datetime.now(UTC),
+            updated_by=principal.username,
+            def_version=entity.version,
+        )
+    )
+    if checked_write(conn, statement).rowcount != 1:
+        raise PreconditionFailed(
+            f"{entity.path} {record_id} was changed by someone else; reload it"
+        )
+    return record
+
+
+def updated(
+    conn: sa.Connection,
+    entity: CompiledEntity,
+    principal: Principal,
+    record_id: int,
+    current: dict[str, Any],
+    record: dict[str, Any],
+) -> None:
+    """What follows a stored update: its audit entry, the change listeners, the after-save
+    hooks."""
+    audit_change(conn, entity, principal, "update", record_id, current, record)
+    records_changed(conn, entity, [record_id], "update")
+    fire("after_save", RecordEvent(conn, entity, "update", principal, record, current, record_id))
 
 
 def current_record(
